@@ -1,0 +1,72 @@
+"""Connector extension point: every data source type registers itself here the same way.
+
+A connector is found through the `observatory.connectors` entry-point group, so a
+third-party package adds one by declaring an entry point, without touching this code.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+
+from observatory.errors import InputError
+from observatory.store import SourceRecord
+
+ENTRY_POINT_GROUP = "observatory.connectors"
+
+
+class Progress(Protocol):
+    """Receives one line per step of a long operation."""
+
+    def __call__(self, message: str) -> None: ...
+
+
+def stderr_progress(prefix: str) -> Progress:
+    """A progress callback that prints `[prefix] message (elapsed)` to stderr."""
+    start = time.perf_counter()
+
+    def report(message: str) -> None:
+        print(f"[{prefix}] {message} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+
+    return report
+
+
+def silent_progress(message: str) -> None:
+    """A progress callback that says nothing."""
+
+
+@dataclass(frozen=True)
+class Connector:
+    """One source type: how to load a file of it into the store."""
+
+    name: str
+    help: str
+    ingest: Callable[[duckdb.DuckDBPyConnection, Path, Progress], SourceRecord]
+    tables: tuple[str, ...] = ()  # the store tables (datasets) it writes
+
+
+def available_connectors() -> dict[str, Connector]:
+    """Every connector registered under the entry-point group, by name."""
+    found: dict[str, Connector] = {}
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        connector = point.load()
+        if not isinstance(connector, Connector):
+            raise TypeError(f"entry point {point.value} is not an observatory Connector")
+        found[connector.name] = connector
+    return found
+
+
+def connector_named(name: str) -> Connector:
+    """The connector registered as `name`, or an error listing those that exist."""
+    connectors = available_connectors()
+    if name not in connectors:
+        known = ", ".join(sorted(connectors)) or "none"
+        raise InputError(f"no connector named `{name}`; installed connectors: {known}.")
+    return connectors[name]

@@ -1,0 +1,23 @@
+"""The datasets (store tables) indicators may read, and what the store holds of them."""
+
+from __future__ import annotations
+
+import duckdb
+
+from observatory.connectors import available_connectors
+from observatory.store import table_names
+
+# Tables the core derives from loaded sources.
+CORE_DATASETS = ("population_cells", "building_residents", "study_cells")
+# Tables that are bookkeeping, not inputs.
+INTERNAL_TABLES = ("sources", "store_meta", "indicator_results", "indicator_runs")
+
+
+def known_datasets(con: duckdb.DuckDBPyConnection | None = None) -> set[str]:
+    """Dataset names a definition may list in `inputs`."""
+    names = set(CORE_DATASETS)
+    for connector in available_connectors().values():
+        names.update(connector.tables)
+    if con is not None:
+        names.update(t for t in table_names(con) if t not in INTERNAL_TABLES)
+    return names

@@ -1,0 +1,184 @@
+"""Run every indicator over the store and write `indicator_results` with its rollups.
+
+Each definition yields one row per base cell (`h3_cell`, `value`, and `numerator` /
+`denominator` for ratios). The engine checks that contract, then rolls cells up to their
+parents down to resolution 7 and to the whole area (resolution and h3_cell NULL):
+ratios by summing numerators and denominators, counts by summing values.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+from observatory.connectors import Progress, silent_progress
+from observatory.errors import IndicatorComputeError
+from observatory.h3grid import ROLLUP_RESOLUTIONS
+from observatory.registry.loader import Registry, _display
+from observatory.registry.spec import LoadedSpec
+from observatory.store import now_utc, read_frame
+
+_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one indicator's computation gave."""
+
+    indicator: str
+    rows: int
+    seconds: float
+    whole_area_value: float | None
+
+
+def _run_query(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataFrame:
+    spec = loaded.spec
+    if loaded.query is not None:
+        return read_frame(con, loaded.query, dict(spec.parameters))
+    module_path = loaded.path.parent / str(spec.python)
+    module_spec = importlib.util.spec_from_file_location(f"indicator_{spec.name}", module_path)
+    if module_spec is None or module_spec.loader is None:
+        raise IndicatorComputeError(f"{_display(module_path)}: cannot be imported.")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.compute(con, parameters=dict(spec.parameters))
+
+
+def _check_output(frame: pl.DataFrame, loaded: LoadedSpec) -> list[str]:
+    spec, where = loaded.spec, _display(loaded.path)
+    needed = {"h3_cell", "value"} | ({"numerator", "denominator"}
+                                     if spec.aggregation == "ratio" else set())
+    if missing := sorted(needed - set(frame.columns)):
+        return [f"{where}: the query returns no column {', '.join(missing)} "
+                f"(it returns {', '.join(frame.columns)}); name its output columns so."]
+    problems = []
+    keys = ["h3_cell", "period"] if "period" in frame.columns else ["h3_cell"]
+    if frame.select(keys).is_duplicated().any():
+        problems.append(f"{where}: several rows for the same {' and '.join(keys)}; "
+                        "return one row per cell (GROUP BY h3_cell).")
+    if frame["h3_cell"].null_count():
+        problems.append(f"{where}: rows with a NULL h3_cell; filter them out.")
+    if spec.aggregation == "ratio" and not problems:
+        problems += _check_ratio(frame, loaded)
+    return problems
+
+
+def _check_ratio(frame: pl.DataFrame, loaded: LoadedSpec) -> list[str]:
+    spec = loaded.spec
+    rows = frame.filter(pl.col("denominator") > 0)
+    expected = pl.col("numerator") / pl.col("denominator") * spec.scale
+    off = rows.filter((pl.col("value") - expected).abs() > _TOLERANCE * (1 + expected.abs()))
+    if off.height:
+        return [f"{_display(loaded.path)}: value differs from numerator / denominator × "
+                f"{spec.scale:g} in {off.height} rows (unit `{spec.unit}`); compute value as "
+                "that ratio so that rollups stay consistent."]
+    return []
+
+
+def _rollup_sql(spec_aggregation: str, scale: float) -> str:
+    if spec_aggregation == "ratio":
+        value = f"CASE WHEN sum(denominator) > 0 THEN {scale!r} * sum(numerator) / sum(denominator) END"
+    else:
+        value = "sum(value)"
+    return f"{value} AS value, sum(numerator) AS numerator, sum(denominator) AS denominator"
+
+
+def _results(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, loaded: LoadedSpec,
+             *, period: str, computed_at: datetime) -> pl.DataFrame:
+    spec = loaded.spec
+    base_res = spec.grain.h3_resolution
+    if "period" not in frame.columns:
+        frame = frame.with_columns(pl.lit(period).alias("period"))
+    for column in ("numerator", "denominator"):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(column))
+    con.register("_base", frame.select(
+        pl.col("period").cast(pl.String), pl.col("h3_cell").cast(pl.Int64),
+        *(pl.col(c).cast(pl.Float64) for c in ("value", "numerator", "denominator"))).to_arrow())
+    aggregate = _rollup_sql(spec.aggregation, spec.scale)
+    parts = [f"SELECT period, {base_res} AS resolution, h3_cell, value, numerator, denominator "
+             "FROM _base"]
+    parts += [f"SELECT period, {res} AS resolution, h3_parent(h3_cell, {res}) AS h3_cell, "
+              f"{aggregate} FROM _base GROUP BY period, h3_parent(h3_cell, {res})"
+              for res in ROLLUP_RESOLUTIONS if res < base_res]
+    parts.append(f"SELECT period, NULL, NULL, {aggregate} FROM _base GROUP BY period")
+    out = read_frame(con, " UNION ALL ".join(parts))
+    con.unregister("_base")
+    return out.with_columns(
+        pl.lit(spec.name).alias("indicator"), pl.lit(computed_at).alias("computed_at"),
+        pl.lit(loaded.definition_hash).alias("definition_hash"),
+    )
+
+
+def default_period(con: duckdb.DuckDBPyConnection) -> str:
+    """The year of the newest data among the non-simulated sources."""
+    row = con.execute(
+        "SELECT max(data_as_of) FROM sources WHERE NOT simulated AND data_as_of IS NOT NULL"
+    ).fetchall()[0]
+    return str(row[0].year) if row and row[0] else str(now_utc().year)
+
+
+def _compute_one(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, period: str,
+                 computed_at: datetime) -> tuple[pl.DataFrame | None, list[str]]:
+    try:
+        frame = _run_query(con, loaded)
+    except (duckdb.Error, Exception) as exc:  # any failure of analyst code is reported
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, [f"{_display(loaded.path)}: the query failed: {first}"]
+    if problems := _check_output(frame, loaded):
+        return None, problems
+    return _results(con, frame, loaded, period=period, computed_at=computed_at), []
+
+
+def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
+                names: list[str] | None = None,
+                progress: Progress = silent_progress) -> list[RunResult]:
+    """Compute the named indicators (default: all) into `indicator_results`.
+
+    Raises IndicatorComputeError listing every failure; the caller's write session then
+    leaves the store as it was.
+    """
+    registry.raise_if_problems()
+    chosen = [registry.get(n) for n in names] if names else list(registry.specs.values())
+    period, computed_at = default_period(con), now_utc()
+    failures, results, frames = [], [], []
+    for loaded in chosen:
+        start = time.perf_counter()
+        frame, problems = _compute_one(con, loaded, period=period, computed_at=computed_at)
+        failures += problems
+        if frame is None:
+            continue
+        seconds = time.perf_counter() - start
+        whole = frame.filter(pl.col("resolution").is_null())["value"]
+        results.append(RunResult(loaded.spec.name, frame.height, seconds,
+                                 whole[-1] if whole.len() else None))
+        frames.append(frame)
+        progress(f"{loaded.spec.name}: {frame.height} rows")
+    if failures:
+        raise IndicatorComputeError("\n".join([f"{len(failures)} indicators failed:"] +
+                                              [f"  {f}" for f in failures]))
+    _write(con, frames, chosen, results)
+    return results
+
+
+def _write(con: duckdb.DuckDBPyConnection, frames: list[pl.DataFrame],
+           chosen: list[LoadedSpec], results: list[RunResult]) -> None:
+    names = [loaded.spec.name for loaded in chosen]
+    con.execute("DELETE FROM indicator_results WHERE indicator IN $names", {"names": names})
+    con.execute("DELETE FROM indicator_runs WHERE indicator IN $names", {"names": names})
+    if frames:
+        con.register("_new", pl.concat(frames, how="diagonal_relaxed").to_arrow())
+        con.execute("INSERT INTO indicator_results BY NAME SELECT * FROM _new")
+        con.unregister("_new")
+    hashes = {loaded.spec.name: loaded.definition_hash for loaded in chosen}
+    for result in results:
+        con.execute(
+            "INSERT INTO indicator_runs VALUES ($i, 'ok', NULL, $rows, $s, now(), $h)",
+            {"i": result.indicator, "rows": result.rows, "s": result.seconds,
+             "h": hashes[result.indicator]},
+        )

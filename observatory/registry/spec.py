@@ -1,0 +1,98 @@
+"""The closed schema of an indicator definition (see STYLE.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Unit = Literal["percent", "per_1k", "per_km2", "count", "residents", "minutes", "index", "ratio"]
+Theme = Literal["accessibility", "mobility", "climate", "services", "land_use", "population"]
+Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
+Period = Literal["year", "quarter", "month", "day"]
+# How cells combine into their parents: `ratio` sums numerators and denominators (a share
+# is never averaged); `sum` adds values (counts).
+Aggregation = Literal["ratio", "sum"]
+UNIT_SCALE: dict[str, float] = {"percent": 100.0, "per_1k": 1000.0, "per_km2": 1_000_000.0}
+UNIT_LABELS: dict[str, str] = {
+    "percent": "%", "per_1k": "per 1,000 residents", "per_km2": "per km²", "count": "count",
+    "residents": "residents", "minutes": "minutes", "index": "index", "ratio": "ratio",
+}
+MEASURE_SUFFIXES = ("_share", "_minutes", "_count", "_per_1k", "_per_km2", "_index")
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Grain(_Closed):
+    h3_resolution: int = Field(10, ge=7, le=10)
+    period: Period = "year"
+
+
+class Target(_Closed):
+    value: float
+    by: dt.date
+    source: str
+
+
+class Method(_Closed):
+    standard: str
+    deviations: str = "none"
+
+
+class IndicatorSpec(_Closed):
+    """One indicator, as an analyst declares it."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str | dict[str, str]
+    description: str
+    theme: Theme
+    unit: Unit
+    direction: Direction
+    grain: Grain = Grain()
+    inputs: list[str] = Field(min_length=1)
+    parameters: dict[str, float | int | str | bool] = {}
+    sql: str | None = None
+    python: str | None = None
+    aggregation: Aggregation = "ratio"
+    targets: list[Target] = []
+    visibility: Literal["public", "internal"] = "internal"
+    min_count: int = Field(11, ge=1)
+    owner: str
+    method: Method
+    headline: bool = False
+
+    @field_validator("label")
+    @classmethod
+    def _label_has_english(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        if isinstance(value, dict) and "en" not in value:
+            raise ValueError("a label given per language needs at least `en`")
+        return value
+
+    def label_in(self, language: str = "en") -> str:
+        """The label in `language`, falling back to English."""
+        if isinstance(self.label, str):
+            return self.label
+        return self.label.get(language) or self.label["en"]
+
+    @property
+    def scale(self) -> float:
+        """value = scale × numerator / denominator for ratio indicators."""
+        return UNIT_SCALE.get(self.unit, 1.0)
+
+    @property
+    def unit_label(self) -> str:
+        """The unit as people read it."""
+        return UNIT_LABELS[self.unit]
+
+
+class LoadedSpec(_Closed):
+    """A validated definition with where it came from."""
+
+    spec: IndicatorSpec
+    path: Path
+    query: str | None  # the SQL text when `sql:` is given
+    definition_hash: str

@@ -1,0 +1,28 @@
+"""Where things live: the store file and the indicator folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STORE_ENV = "OBSERVATORY_STORE"
+INDICATORS_ENV = "OBSERVATORY_INDICATORS"
+DEFAULT_STORE = REPO_ROOT / "var" / "observatory.duckdb"
+DEFAULT_INDICATORS = REPO_ROOT / "indicators"
+
+
+def store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The store file: an explicit path, else $OBSERVATORY_STORE, else var/observatory.duckdb."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get(STORE_ENV)
+    return Path(env).expanduser().resolve() if env else DEFAULT_STORE
+
+
+def indicators_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The indicator folder: an explicit path, else $OBSERVATORY_INDICATORS, else indicators/."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get(INDICATORS_ENV)
+    return Path(env).expanduser().resolve() if env else DEFAULT_INDICATORS

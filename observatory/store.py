@@ -1,0 +1,202 @@
+"""The DuckDB store: schema, provenance, atomic rebuilds and read-only connections.
+
+Every change goes through `write_session`: it works on a copy of the store and swaps
+the copy in with one `os.replace` only when the whole change succeeded, so readers
+never see a half-written store and a failure leaves the previous file byte for byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from observatory.errors import StoreMissingError
+from observatory.h3grid import MACROS_SQL
+
+SCHEMA_SQL = (
+    """
+    CREATE TABLE IF NOT EXISTS sources (
+        source_id VARCHAR PRIMARY KEY,
+        type VARCHAR NOT NULL,
+        path VARCHAR NOT NULL,
+        licence VARCHAR NOT NULL,
+        attribution VARCHAR,
+        sha256 VARCHAR NOT NULL,
+        loaded_at TIMESTAMPTZ NOT NULL,
+        data_as_of TIMESTAMPTZ,
+        row_counts VARCHAR NOT NULL,       -- JSON object: table -> rows
+        simulated BOOLEAN NOT NULL,
+        modelled BOOLEAN NOT NULL DEFAULT false,
+        expected_cadence_days INTEGER,
+        issues VARCHAR NOT NULL,           -- JSON list of validation messages
+        notes VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS study_cells (
+        h3_cell BIGINT PRIMARY KEY, resolution TINYINT NOT NULL,
+        lat DOUBLE NOT NULL, lon DOUBLE NOT NULL, area_m2 DOUBLE NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS population_cells (
+        h3_cell BIGINT PRIMARY KEY, population DOUBLE NOT NULL,
+        method VARCHAR NOT NULL, source_id VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS indicator_results (
+        indicator VARCHAR NOT NULL, period VARCHAR NOT NULL, resolution TINYINT,
+        h3_cell BIGINT, value DOUBLE, numerator DOUBLE, denominator DOUBLE,
+        computed_at TIMESTAMPTZ NOT NULL, definition_hash VARCHAR NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS indicator_runs (
+        indicator VARCHAR PRIMARY KEY, status VARCHAR NOT NULL, message VARCHAR,
+        rows BIGINT, seconds DOUBLE, computed_at TIMESTAMPTZ NOT NULL,
+        definition_hash VARCHAR NOT NULL
+    )
+    """,
+)
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """Provenance of one loaded source: one row of `sources`."""
+
+    source_id: str
+    type: str
+    path: str
+    licence: str
+    sha256: str
+    row_counts: dict[str, int]
+    simulated: bool = False
+    modelled: bool = False
+    attribution: str | None = None
+    data_as_of: datetime | None = None
+    expected_cadence_days: int | None = None
+    issues: list[str] = field(default_factory=list)
+    notes: str | None = None
+
+
+def now_utc() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def init_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the core tables and the H3 macros if they are missing."""
+    for statement in (*SCHEMA_SQL, *MACROS_SQL):
+        con.execute(statement)
+
+
+def connect_read(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to an existing store."""
+    if not path.exists():
+        raise StoreMissingError(
+            f"{path}: no store here yet. Build one with `observatory demo` or "
+            "`observatory ingest osm PATH --store ...`."
+        )
+    return duckdb.connect(str(path), read_only=True)
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.building")
+
+
+def _discard(temp: Path) -> None:
+    for leftover in (temp, temp.with_name(temp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def write_session(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a copy of the store, swapped in atomically when the block succeeds.
+
+    `fresh=True` starts from an empty store instead of a copy of the current one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = _temp_path(path)
+    _discard(temp)
+    if path.exists() and not fresh:
+        shutil.copyfile(path, temp)
+    con = duckdb.connect(str(temp))
+    try:
+        init_schema(con)
+        yield con
+        con.execute("CHECKPOINT")
+        con.close()
+        with temp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.close()
+        _discard(temp)
+        raise
+
+
+def record_source(con: duckdb.DuckDBPyConnection, record: SourceRecord) -> None:
+    """Insert or replace the provenance row of one source."""
+    con.execute("DELETE FROM sources WHERE source_id = $id", {"id": record.source_id})
+    con.execute(
+        """
+        INSERT INTO sources VALUES ($source_id, $type, $path, $licence, $attribution, $sha256,
+            $loaded_at, $data_as_of, $row_counts, $simulated, $modelled, $cadence, $issues, $notes)
+        """,
+        {
+            "source_id": record.source_id, "type": record.type, "path": record.path,
+            "licence": record.licence, "attribution": record.attribution,
+            "sha256": record.sha256, "loaded_at": now_utc(), "data_as_of": record.data_as_of,
+            "row_counts": json.dumps(record.row_counts, sort_keys=True),
+            "simulated": record.simulated, "modelled": record.modelled,
+            "cadence": record.expected_cadence_days,
+            "issues": json.dumps(record.issues), "notes": record.notes,
+        },
+    )
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    """Set one key of `store_meta`."""
+    con.execute(
+        "INSERT OR REPLACE INTO store_meta VALUES ($key, $value)", {"key": key, "value": value}
+    )
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every base table of the store's main schema, sorted."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def read_frame(
+    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object] | None = None
+) -> pl.DataFrame:
+    """Run a query with bound `$name` parameters and return a Polars frame."""
+    return con.sql(query, params=params or {}).pl()
