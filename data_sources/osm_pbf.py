@@ -12,9 +12,11 @@ from pathlib import Path
 
 import duckdb
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 import polars as pl
+from shapely.geometry import Polygon
 
 from data_sources.osm_categories import classify, pt_capacity
 from data_sources.osm_categories import POI_FILTER
@@ -27,7 +29,6 @@ LICENCE = "ODbL-1.0"
 ATTRIBUTION = "© OpenStreetMap contributors"
 _MAX_HEADER = 64 * 1024
 _MAX_BLOB = 32 * 1024 * 1024
-_EDITS: list[float] = []  # newest edit time of each layer read by the current ingest
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -97,17 +98,17 @@ def _frame(gdf: pd.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     return pl.from_pandas(pd.DataFrame({new: gdf[old] for old, new in columns.items()}))
 
 
-def _read_network(osm: object) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _read_network(osm: object) -> tuple[pl.DataFrame, pl.DataFrame, float]:
     nodes, edges = osm.get_network(network_type="walking", nodes=True)  # type: ignore[attr-defined]
     if nodes is None or edges is None or len(edges) == 0:
         raise SourceFileError("the extract holds no walkable ways; is it an OSM extract of a city?")
-    _EDITS.append(_newest_edit(edges))
     node_frame = with_cells(_frame(nodes, {"id": "node_id", "lon": "lon", "lat": "lat"}))
     edge_cols = {"u": "u", "v": "v", "length": "length_m", "highway": "highway", "id": "way_id"}
     edge_frame = _frame(edges, edge_cols).with_columns(
         pl.col("u").cast(pl.Int64), pl.col("v").cast(pl.Int64), pl.col("length_m").cast(pl.Float64)
     )
-    return node_frame.with_columns(pl.col("node_id").cast(pl.Int64)), edge_frame
+    node_frame = node_frame.with_columns(pl.col("node_id").cast(pl.Int64))
+    return node_frame, edge_frame, _newest_edit(edges)
 
 
 def _points(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,10 +127,9 @@ def _tags(row: pd.Series) -> dict[str, object]:
     return tags
 
 
-def _read_pois(osm: object) -> pl.DataFrame:
+def _read_pois(osm: object) -> tuple[pl.DataFrame, float]:
     gdf = osm.get_pois(custom_filter=POI_FILTER)  # type: ignore[attr-defined]
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].reset_index(drop=True)
-    _EDITS.append(_newest_edit(gdf))
     lon, lat, area = _points(gdf)
     rows = []
     for i, row in gdf.drop(columns="geometry").iterrows():
@@ -147,7 +147,7 @@ def _read_pois(osm: object) -> pl.DataFrame:
         })
     frame = pl.DataFrame(rows, schema_overrides={"name": pl.String, "pt_capacity": pl.String,
                                                  "area_m2": pl.Float64})
-    return with_cells(frame.unique("poi_id", keep="first").sort("poi_id"))
+    return with_cells(frame.unique("poi_id", keep="first").sort("poi_id")), _newest_edit(gdf)
 
 
 def _levels(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -157,10 +157,9 @@ def _levels(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     return levels.fillna(height).to_numpy(dtype=float), source
 
 
-def _read_buildings(osm: object) -> pl.DataFrame:
+def _read_buildings(osm: object) -> tuple[pl.DataFrame, gpd.GeoDataFrame]:
     gdf = osm.get_buildings()  # type: ignore[attr-defined]
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].reset_index(drop=True)
-    _EDITS.append(_newest_edit(gdf))
     lon, lat, area = _points(gdf)
     levels, source = _levels(gdf)
     frame = pl.DataFrame({
@@ -172,7 +171,24 @@ def _read_buildings(osm: object) -> pl.DataFrame:
         "levels_tagged": levels, "levels_source": source, "footprint_m2": area,
         "lon": lon, "lat": lat,
     }).with_columns(pl.col("levels_tagged").fill_nan(None))
-    return with_cells(frame)
+    return with_cells(frame), gdf
+
+
+def _footprint_cells(buildings: gpd.GeoDataFrame, cells: list[int]) -> pl.DataFrame:
+    """Each building's footprint area split over the resolution-10 cells it overlaps."""
+    polygons = [Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(h3.int_to_str(c))])
+                for c in cells]
+    grid = gpd.GeoDataFrame({"h3_cell": cells}, geometry=polygons, crs="EPSG:4326")
+    shapes = buildings[["osm_type", "id", "geometry"]].rename(columns={"id": "osm_id"})
+    metric = shapes.estimate_utm_crs()
+    pieces = gpd.overlay(shapes.to_crs(metric), grid.to_crs(metric), how="intersection",
+                         keep_geom_type=True)
+    return pl.DataFrame({
+        "osm_type": pieces["osm_type"].astype(str).to_numpy(),
+        "osm_id": pieces["osm_id"].astype("int64").to_numpy(),
+        "h3_cell": pieces["h3_cell"].astype("int64").to_numpy(),
+        "footprint_m2": pieces.geometry.area.to_numpy(),
+    })
 
 
 def _newest_edit(frame: pd.DataFrame) -> float:
@@ -193,26 +209,29 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress) -> So
     import pyrosm  # slow import: only when used
 
     blocks = check_pbf(path)
-    _EDITS.clear()
     progress(f"checked {path.name}: {blocks} blocks")
     osm = pyrosm.OSM(str(path))
-    nodes, edges = _read_network(osm)
+    nodes, edges, newest_network = _read_network(osm)
     progress(f"walking network: {nodes.height} nodes, {edges.height} edges")
-    pois = _read_pois(osm)
+    pois, newest_poi = _read_pois(osm)
     progress(f"points of interest: {pois.height} in {pois['category'].n_unique()} categories")
-    buildings = _read_buildings(osm)
+    buildings, building_shapes = _read_buildings(osm)
     progress(f"buildings: {buildings.height}")
     west, south = nodes["lon"].min(), nodes["lat"].min()
     east, north = nodes["lon"].max(), nodes["lat"].max()
     covered = set(cells_covering_bbox(west, south, east, north))
     covered |= set(pois["h3_cell"].to_list()) | set(buildings["h3_cell"].to_list())
     cells = cell_table(sorted(covered))
+    footprints = _footprint_cells(building_shapes, sorted(covered))
     for table, frame in (("osm_nodes", nodes), ("osm_edges", edges), ("osm_pois", pois),
-                         ("osm_buildings", buildings), ("study_cells", cells)):
+                         ("osm_buildings", buildings), ("osm_building_cells", footprints),
+                         ("study_cells", cells)):
         _replace(con, table, frame)
     counts = {"osm_nodes": nodes.height, "osm_edges": edges.height, "osm_pois": pois.height,
-              "osm_buildings": buildings.height, "study_cells": cells.height}
-    edits = [e for e in _EDITS if np.isfinite(e)]
+              "osm_buildings": buildings.height, "osm_building_cells": footprints.height,
+              "study_cells": cells.height}
+    edits = [e for e in (newest_network, newest_poi, _newest_edit(building_shapes))
+             if np.isfinite(e)]
     as_of = datetime.fromtimestamp(int(max(edits)), UTC) if edits else None
     return SourceRecord(
         source_id=f"osm:{path.stem.removesuffix('.osm')}", type="osm_pbf", path=str(path),
@@ -224,5 +243,6 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress) -> So
 
 connector = Connector(
     name="osm", help="an OpenStreetMap .osm.pbf extract", ingest=ingest,
-    tables=("osm_nodes", "osm_edges", "osm_pois", "osm_buildings", "study_cells"),
+    tables=("osm_nodes", "osm_edges", "osm_pois", "osm_buildings", "osm_building_cells",
+            "study_cells"),
 )

@@ -69,6 +69,9 @@ def model_population(con: duckdb.DuckDBPyConnection) -> SourceRecord:
         """,
         {"method": METHOD, "source": SOURCE_ID},
     )
+    as_of = con.execute(
+        "SELECT max(data_as_of) FROM sources WHERE type = 'osm_pbf'"
+    ).fetchall()[0][0]
     cells, total = con.execute(
         "SELECT count(*), coalesce(sum(population), 0) FROM population_cells"
     ).fetchall()[0]
@@ -77,5 +80,5 @@ def model_population(con: duckdb.DuckDBPyConnection) -> SourceRecord:
         licence="ODbL-1.0 (derived from OpenStreetMap)", sha256="-",
         row_counts={"population_cells": int(cells), "building_residents": int(
             con.execute("SELECT count(*) FROM building_residents").fetchall()[0][0])},
-        modelled=True, data_as_of=now_utc(), notes=f"{total:.0f} residents. {METHOD_TEXT}",
+        modelled=True, data_as_of=as_of or now_utc(), notes=f"{total:.0f} residents. {METHOD_TEXT}",
     )

@@ -1,6 +1,8 @@
+-- Footprints are split over the cells they overlap (osm_building_cells), so a cell's
+-- covered area never exceeds its own area.
 WITH footprints AS (
     SELECT h3_cell, sum(footprint_m2) AS footprint_m2
-    FROM osm_buildings
+    FROM osm_building_cells
     GROUP BY h3_cell
 )
 SELECT

@@ -1,0 +1,129 @@
+"""`observatory ...`: build, ingest, validate, compute, list and serve.
+
+Exit codes: 0 success; 2 bad input (a message, no traceback); 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from observatory import commands
+from observatory.errors import InputError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _common(parser: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
+    parser.add_argument("--store", help="store file (default: $OBSERVATORY_STORE or "
+                        "var/observatory.duckdb)")
+    if json_flag:
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _indicators_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--indicators", help="indicator folder (default: indicators/)")
+
+
+def _add(sub: argparse._SubParsersAction, name: str, handler: Handler, help_text: str,
+         *, json_flag: bool = False) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    _common(parser, json_flag=json_flag)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    parser.add_argument("--address", default="localhost", help="address to listen on")
+
+
+def _indicator_commands(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("indicators", help="list, validate or compute indicators")
+    inner = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = _add(inner, "list", commands.indicators_list, "list every indicator",
+                   json_flag=True)
+    _indicators_arg(listing)
+    validate = _add(inner, "validate", commands.indicators_validate,
+                    "validate every definition; exit 2 on any problem")
+    _indicators_arg(validate)
+    compute = _add(inner, "compute", commands.indicators_compute,
+                   "compute indicators into the store", json_flag=True)
+    _indicators_arg(compute)
+    compute.add_argument("names", nargs="*", help="indicators to compute (default: all)")
+
+
+def _ingest_commands(sub: argparse._SubParsersAction) -> None:
+    from observatory.connectors import available_connectors
+
+    group = sub.add_parser("ingest", help="load a source file into the store")
+    inner = group.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for name, connector in sorted(available_connectors().items()):
+        parser = _add(inner, name, commands.ingest, f"load {connector.help}")
+        parser.add_argument("path", help="the file to load")
+        _indicators_arg(parser)
+
+
+def _bench_commands(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("bench", help="benchmarks against the common peer approach")
+    inner = group.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    acc = inner.add_parser("accessibility", help="walking distances: scipy vs networkx")
+    acc.add_argument("--nodes", type=int, default=1_000_000, help="graph size (default 1M)")
+    acc.set_defaults(handler=commands.bench_accessibility)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = argparse.ArgumentParser(prog="observatory", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = _add(sub, "demo", commands.demo,
+                "build the embedded Helsinki store if missing, then serve the dashboard")
+    demo.add_argument("--rebuild", action="store_true", help="rebuild the store first")
+    demo.add_argument("--no-serve", action="store_true", help="build only")
+    _serve_args(demo)
+    build = _add(sub, "build", commands.build,
+                 "ingest the sources a config file lists, then compute every indicator")
+    build.add_argument("--config", help="YAML file listing sources: {sources: [{type, path}]}")
+    _indicators_arg(build)
+    _ingest_commands(sub)
+    _indicator_commands(sub)
+    datasets = sub.add_parser("datasets", help="the sources and tables in the store")
+    inner = datasets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _add(inner, "list", commands.datasets_list, "list every source with its provenance",
+         json_flag=True)
+    serve = _add(sub, "serve", commands.serve, "serve the dashboard on an existing store")
+    _serve_args(serve)
+    _bench_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `observatory` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an internal error: say so, keep the traceback for a report
+        if os.environ.get("OBSERVATORY_DEBUG"):
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc}\n(set OBSERVATORY_DEBUG=1 for "
+              "the traceback and report it)", file=sys.stderr)
+        return 1
+
+
+def print_json(payload: object) -> None:
+    """Print one JSON document on stdout."""
+    print(json.dumps(payload, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

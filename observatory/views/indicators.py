@@ -1,0 +1,258 @@
+"""Indicator views: what a role may see of the registry and of `indicator_results`.
+
+Role filtering happens here: the public role sees only `visibility: public` indicators,
+asking for another one raises `IndicatorNotVisibleError`, and its cells pass disclosure
+control. Nothing here knows indicator names: any definition the registry gains works.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from observatory.registry import Registry
+from observatory.registry.spec import IndicatorSpec, LoadedSpec, Target
+from observatory.roles import IndicatorNotVisibleError, Role, can_see
+from observatory.store import read_frame
+from observatory.views.disclosure import suppress_small_cells
+from observatory.views.model import (
+    MAX_MAP_CELLS,
+    CellMap,
+    IndicatorSummary,
+    Methodology,
+    TargetStatus,
+)
+from observatory.views.provenance import provenance_for_tables
+
+_H3_APERTURE = 7
+_COARSEST = 7
+
+
+def visible_specs(registry: Registry, *, role: Role) -> list[LoadedSpec]:
+    """The valid definitions `role` may see, by theme then label."""
+    specs = [s for s in registry.specs.values() if can_see(role, visibility=s.spec.visibility)]
+    return sorted(specs, key=lambda s: (s.spec.theme, s.spec.label_in("en").lower()))
+
+
+def visible_spec(registry: Registry, name: str, *, role: Role) -> LoadedSpec:
+    """The definition `name` if `role` may see it; raises as if unknown otherwise."""
+    loaded = registry.get(name)
+    _check_visible(loaded.spec, role=role)
+    return loaded
+
+
+def _check_visible(spec: IndicatorSpec, *, role: Role) -> None:
+    if not can_see(role, visibility=spec.visibility):
+        raise IndicatorNotVisibleError(
+            f"no indicator named `{spec.name}` is published for the {role.label} role."
+        )
+
+
+def indicator_catalogue(
+    con: duckdb.DuckDBPyConnection, registry: Registry, *, role: Role
+) -> pl.DataFrame:
+    """One row per indicator `role` may see, with its newest period (null if never run)."""
+    latest = read_frame(
+        con, "SELECT indicator AS name, max(period) AS latest_period "
+        "FROM indicator_results GROUP BY indicator")
+    rows = [
+        {
+            "name": s.spec.name, "label": s.spec.label_in("en"), "theme": s.spec.theme,
+            "unit": s.spec.unit, "unit_label": s.spec.unit_label,
+            "direction": s.spec.direction, "description": s.spec.description,
+            "visibility": s.spec.visibility, "headline": s.spec.headline,
+            "targets": len(s.spec.targets), "owner": s.spec.owner,
+        }
+        for s in visible_specs(registry, role=role)
+    ]
+    schema = {"name": pl.String, "label": pl.String, "theme": pl.String, "unit": pl.String,
+              "unit_label": pl.String, "direction": pl.String, "description": pl.String,
+              "visibility": pl.String, "headline": pl.Boolean, "targets": pl.Int64,
+              "owner": pl.String}
+    frame = pl.DataFrame(rows, schema=schema)
+    return frame.join(latest, on="name", how="left").with_columns(
+        pl.col("latest_period").is_not_null().alias("has_results"))
+
+
+def available_periods(con: duckdb.DuckDBPyConnection, *, name: str | None = None) -> list[str]:
+    """Periods with results (of one indicator, or of any), newest first."""
+    frame = read_frame(
+        con, "SELECT DISTINCT period FROM indicator_results "
+        "WHERE $name IS NULL OR indicator = $name ORDER BY period DESC", {"name": name})
+    return frame["period"].to_list()
+
+
+def available_resolutions(
+    con: duckdb.DuckDBPyConnection, *, name: str, period: str
+) -> dict[int, int]:
+    """Number of cells per stored resolution of one indicator and period, finest first."""
+    frame = read_frame(
+        con, "SELECT resolution, count(*) AS cells FROM indicator_results "
+        "WHERE indicator = $name AND period = $period AND resolution IS NOT NULL "
+        "GROUP BY resolution ORDER BY resolution DESC", {"name": name, "period": period})
+    return dict(zip(frame["resolution"].to_list(), frame["cells"].to_list(), strict=True))
+
+
+def choose_resolution(
+    n_cells: int, *, base_resolution: int = 10, max_cells: int = MAX_MAP_CELLS
+) -> int:
+    """The finest resolution at which `n_cells` base cells make fewer than `max_cells`.
+
+    Each coarser H3 level holds about 7 times fewer cells; resolution 7 is the floor.
+    """
+    resolution, cells = base_resolution, n_cells
+    while cells >= max_cells and resolution > _COARSEST:
+        resolution -= 1
+        cells = math.ceil(cells / _H3_APERTURE)
+    return resolution
+
+
+def map_resolutions(counts: dict[int, int], *, max_cells: int = MAX_MAP_CELLS) -> list[int]:
+    """The resolutions of `counts` that stay under `max_cells`, finest first."""
+    return sorted((r for r, n in counts.items() if n < max_cells), reverse=True)
+
+
+def indicator_cells(
+    con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role, resolution: int,
+    period: str,
+) -> CellMap:
+    """The published cells of one indicator at one resolution and period."""
+    spec = loaded.spec
+    _check_visible(spec, role=role)
+    frame = read_frame(
+        con, "SELECT h3_hex(h3_cell) AS h3_hex, value, numerator, denominator "
+        "FROM indicator_results WHERE indicator = $name AND period = $period "
+        "AND resolution = $resolution ORDER BY h3_cell",
+        {"name": spec.name, "period": period, "resolution": resolution})
+    if frame.height >= MAX_MAP_CELLS:
+        raise ValueError(f"{frame.height} cells at resolution {resolution}; maps hold fewer "
+                         f"than {MAX_MAP_CELLS}. Choose a coarser resolution.")
+    suppressed = 0
+    if role.disclosure_controlled:
+        frame, suppressed = suppress_small_cells(
+            frame, min_count=spec.min_count, aggregation=spec.aggregation)
+    return CellMap(
+        title=spec.label_in("en"), cells=frame, unit_label=spec.unit_label,
+        resolution=resolution, period=period, suppressed=suppressed,
+        min_count=spec.min_count,
+        provenance=provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label))
+
+
+def ranked_cells(cells: CellMap, *, direction: str, limit: int = 20) -> pl.DataFrame:
+    """The `limit` best cells first (`rank`, `h3_hex`, `value`); highest first if neutral."""
+    descending = direction != "lower_is_better"
+    frame = cells.cells.filter(pl.col("value").is_not_null())
+    return (frame.sort("value", descending=descending, maintain_order=True).head(limit)
+            .with_row_index("rank", offset=1).select("rank", "h3_hex", "value"))
+
+
+def _whole_area(
+    con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, *, period: str | None
+) -> dict[str, object] | None:
+    frame = read_frame(
+        con, "SELECT period, value, numerator, denominator, computed_at "
+        "FROM indicator_results WHERE indicator = $name AND resolution IS NULL "
+        "AND ($period IS NULL OR period = $period) ORDER BY period DESC LIMIT 1",
+        {"name": spec.name, "period": period})
+    return frame.row(0, named=True) if frame.height else None
+
+
+def chosen_target(targets: list[Target], *, today: dt.date | None = None) -> Target | None:
+    """The nearest target not yet due, else the latest one."""
+    if not targets:
+        return None
+    today = today or dt.date.today()
+    upcoming = sorted((t for t in targets if t.by >= today), key=lambda t: t.by)
+    return upcoming[0] if upcoming else max(targets, key=lambda t: t.by)
+
+
+def target_status(value: float | None, target: Target, *, direction: str) -> TargetStatus:
+    """Whether `value` meets `target` given the indicator's `direction`."""
+    if value is None:
+        status = "no value"
+    elif direction == "higher_is_better":
+        status = "met" if value >= target.value else "not met"
+    elif direction == "lower_is_better":
+        status = "met" if value <= target.value else "not met"
+    else:
+        status = "target declared"
+    return TargetStatus(value=target.value, by=target.by.isoformat(), source=target.source,
+                        status=status)
+
+
+def indicator_summary(
+    con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role,
+    period: str | None = None,
+) -> IndicatorSummary:
+    """The whole-area value (newest period unless given), target status and provenance."""
+    spec = loaded.spec
+    _check_visible(spec, role=role)
+    row = _whole_area(con, spec, period=period)
+    value = row["value"] if row else None
+    suppressed = False
+    if row and role.disclosure_controlled:
+        _, dropped = suppress_small_cells(pl.DataFrame([row]), min_count=spec.min_count,
+                                             aggregation=spec.aggregation)
+        suppressed, value = bool(dropped), (None if dropped else value)
+    target = chosen_target(list(spec.targets))
+    return IndicatorSummary(
+        name=spec.name, label=spec.label_in("en"), description=spec.description,
+        theme=spec.theme, period=row["period"] if row else period, value=value,
+        unit_label=spec.unit_label, direction=spec.direction,
+        provenance=provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label),
+        target=target_status(value, target, direction=spec.direction) if target else None,
+        computed_at=row["computed_at"] if row else None, suppressed=suppressed)
+
+
+def headline_scorecard(
+    con: duckdb.DuckDBPyConnection, registry: Registry, *, role: Role,
+    period: str | None = None,
+) -> pl.DataFrame:
+    """Headline indicators (all visible ones if none is marked) against their targets."""
+    specs = visible_specs(registry, role=role)
+    chosen = [s for s in specs if s.spec.headline] or specs
+    rows = []
+    for loaded in chosen:
+        summary = indicator_summary(con, loaded, role=role, period=period)
+        target = summary.target
+        rows.append({
+            "name": summary.name, "label": summary.label, "theme": summary.theme,
+            "value": summary.value, "unit_label": summary.unit_label,
+            "period": summary.period, "direction": summary.direction,
+            "target_value": target.value if target else None,
+            "target_by": target.by if target else None,
+            "target_source": target.source if target else None,
+            "status": target.status if target else "no target declared",
+        })
+    schema = {"name": pl.String, "label": pl.String, "theme": pl.String,
+              "value": pl.Float64, "unit_label": pl.String, "period": pl.String,
+              "direction": pl.String, "target_value": pl.Float64, "target_by": pl.String,
+              "target_source": pl.String, "status": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def indicator_methodology(loaded: LoadedSpec, *, role: Role) -> Methodology:
+    """The published method of one indicator: standard, deviations, parameters, code."""
+    spec = loaded.spec
+    _check_visible(spec, role=role)
+    code_file = loaded.path.parent / str(spec.sql or spec.python)
+    code = loaded.query if loaded.query is not None else _read_text(code_file)
+    return Methodology(
+        standard=spec.method.standard, deviations=spec.method.deviations,
+        parameters=dict(spec.parameters), inputs=tuple(spec.inputs),
+        aggregation=spec.aggregation, min_count=spec.min_count,
+        code_language="sql" if spec.sql else "python", code=code,
+        definition=_read_text(loaded.path), definition_path=_relative(loaded.path))
+
+
+def _read_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def _relative(path: Path) -> str:
+    """`indicators/<theme>/<file>` rather than an absolute path of the server."""
+    return str(Path(path.parent.name, path.name))

