@@ -1,0 +1,72 @@
+"""Colour and number formatting for maps: a colour-blind-safe sequential scale (viridis).
+
+Pure functions, no Streamlit, so they are tested without an app.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+# Viridis (perceptually uniform, colour-blind safe), the 10 stops plotly ships.
+VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
+           "#6ece58", "#b5de2b", "#fde725")
+NO_VALUE_RGBA = (189, 189, 189, 120)
+CLASSES = 5
+
+
+def hex_to_rgb(code: str) -> tuple[int, int, int]:
+    """`#rrggbb` to an (r, g, b) tuple."""
+    code = code.lstrip("#")
+    return int(code[0:2], 16), int(code[2:4], 16), int(code[4:6], 16)
+
+
+def viridis(t: float) -> tuple[int, int, int]:
+    """The viridis colour at `t` in [0, 1], interpolated between the stops."""
+    t = min(max(t, 0.0), 1.0) * (len(VIRIDIS) - 1)
+    low = min(int(math.floor(t)), len(VIRIDIS) - 2)
+    frac = t - low
+    a, b = hex_to_rgb(VIRIDIS[low]), hex_to_rgb(VIRIDIS[low + 1])
+    return tuple(round(x + (y - x) * frac) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
+
+
+def class_breaks(values: Sequence[float], *, classes: int = CLASSES) -> list[float]:
+    """Quantile class bounds (ascending, without duplicates) of the non-missing values."""
+    data = sorted(v for v in values if v is not None and not math.isnan(v))
+    if not data:
+        return []
+    bounds = [data[min(len(data) - 1, round(q * (len(data) - 1) / classes))]
+              for q in range(classes + 1)]
+    return sorted(set(bounds))
+
+
+def class_colours(breaks: Sequence[float]) -> list[tuple[int, int, int]]:
+    """One viridis colour per class defined by `breaks` (a single colour if all equal)."""
+    count = max(len(breaks) - 1, 1)
+    return [viridis(i / (count - 1)) if count > 1 else viridis(0.5) for i in range(count)]
+
+
+def class_of(value: float | None, breaks: Sequence[float]) -> int | None:
+    """The class index of `value` (None when missing); the top bound closes the last class."""
+    if value is None or math.isnan(value) or not breaks:
+        return None
+    for index in range(1, len(breaks) - 1):
+        if value < breaks[index]:
+            return index - 1
+    return max(len(breaks) - 2, 0)
+
+
+def format_value(value: float | None, *, unit: str = "") -> str:
+    """A value as people read it: 3 significant digits at most, thousands separated."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "no value"
+    magnitude = abs(value)
+    if magnitude >= 100 or float(value).is_integer():
+        text = f"{value:,.0f}"
+    elif magnitude >= 10:
+        text = f"{value:,.1f}"
+    else:
+        text = f"{value:,.2f}"
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
