@@ -18,8 +18,7 @@ import pandas as pd
 import polars as pl
 from shapely.geometry import Polygon
 
-from data_sources.osm_categories import classify, pt_capacity
-from data_sources.osm_categories import POI_FILTER
+from data_sources.osm_categories import POI_FILTER, classify, pt_capacity
 from observatory.connectors import Connector, Progress
 from observatory.errors import SourceFileError
 from observatory.h3grid import cell_table, cells_covering_bbox, with_cells
@@ -82,7 +81,8 @@ def check_pbf(path: Path) -> int:
             expected = "OSMHeader" if blocks == 0 else "OSMData"
             if kind != expected or not 0 <= size <= _MAX_BLOB:
                 what = "is not an OpenStreetMap PBF file" if blocks == 0 else "is corrupt"
-                raise SourceFileError(f"{path}: {what} (block {blocks + 1} at byte {offset}). {fix}")
+                where = f"block {blocks + 1} at byte {offset}"
+                raise SourceFileError(f"{path}: {what} ({where}). {fix}")
             if handle.seek(size, 1) > total:
                 raise SourceFileError(
                     f"{path}: truncated: block {blocks + 1} at byte {offset} needs "

@@ -82,7 +82,8 @@ def _check_ratio(frame: pl.DataFrame, loaded: LoadedSpec) -> list[str]:
 
 def _rollup_sql(spec_aggregation: str, scale: float) -> str:
     if spec_aggregation == "ratio":
-        value = f"CASE WHEN sum(denominator) > 0 THEN {scale!r} * sum(numerator) / sum(denominator) END"
+        value = (f"CASE WHEN sum(denominator) > 0 "
+                 f"THEN {scale!r} * sum(numerator) / sum(denominator) END")
     else:
         value = "sum(value)"
     return f"{value} AS value, sum(numerator) AS numerator, sum(denominator) AS denominator"

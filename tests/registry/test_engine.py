@@ -68,7 +68,8 @@ points = st.lists(
 
 
 @given(rows=points)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_rollups_conserve_totals_and_never_average(
     toy_registry: Path, rows: list[tuple[float, float, int, int]]
 ) -> None:
