@@ -19,7 +19,7 @@ import polars as pl
 from shapely.geometry import Polygon
 
 from data_sources.osm_categories import POI_FILTER, classify, pt_capacity
-from observatory.connectors import Connector, Progress
+from observatory.connectors import Connector, Options, Progress
 from observatory.errors import SourceFileError
 from observatory.h3grid import cell_table, cells_covering_bbox, with_cells
 from observatory.store import SourceRecord, file_sha256
@@ -204,7 +204,8 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) ->
     con.unregister("_incoming")
 
 
-def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress) -> SourceRecord:
+def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
+           options: Options) -> SourceRecord:
     """Load an OSM PBF extract: network, POIs, buildings and the study area's cells."""
     import pyrosm  # slow import: only when used
 

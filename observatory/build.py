@@ -6,6 +6,7 @@ build succeeded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -26,9 +27,10 @@ def default_pbf() -> Path:
 
 
 def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path,
-                progress: Progress = silent_progress) -> SourceRecord:
+                progress: Progress = silent_progress,
+                options: Mapping[str, object] | None = None) -> SourceRecord:
     """Run one connector into an open write session and record its provenance."""
-    record = connector_named(kind).ingest(con, path, progress)
+    record = connector_named(kind).ingest(con, path, progress, options or {})
     record_source(con, record)
     if kind == "osm":
         has_grid = con.execute(

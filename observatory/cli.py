@@ -66,6 +66,11 @@ def _ingest_commands(sub: argparse._SubParsersAction) -> None:
         parser = _add(inner, name, commands.ingest, f"load {connector.help}")
         parser.add_argument("path", help="the file to load")
         _indicators_arg(parser)
+        for option in connector.options:
+            parser.add_argument(f"--{option.name.replace('_', '-')}", dest=f"opt_{option.name}",
+                                help=option.help, required=option.required,
+                                default=option.default, type=option.kind,
+                                choices=option.choices)
 
 
 def _bench_commands(sub: argparse._SubParsersAction) -> None:

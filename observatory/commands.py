@@ -112,8 +112,9 @@ def ingest(args: argparse.Namespace) -> int:
     """Load one file with the named connector, then recompute the indicators."""
     path, source = store_path(args.store), Path(args.path)
     progress = stderr_progress(f"ingest {args.kind}")
+    options = {k.removeprefix("opt_"): v for k, v in vars(args).items() if k.startswith("opt_")}
     with write_session(path) as con:
-        record = builder.ingest_into(con, args.kind, source, progress)
+        record = builder.ingest_into(con, args.kind, source, progress, options)
         results = builder.compute_into(con, indicators=_folder(args), progress=progress)
     rows = ", ".join(f"{t}: {n}" for t, n in record.row_counts.items())
     print(f"loaded {source} as {record.source_id} ({rows}); {len(results)} indicators "

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import duckdb
 
@@ -43,13 +43,30 @@ def silent_progress(message: str) -> None:
 
 
 @dataclass(frozen=True)
+class Option:
+    """One command-line option of a connector (`--name VALUE`)."""
+
+    name: str
+    help: str
+    required: bool = False
+    default: str | float | int | None = None
+    kind: type = str
+    choices: tuple[str, ...] | None = None
+
+
+Options = Mapping[str, Any]
+Ingest = Callable[[duckdb.DuckDBPyConnection, Path, Progress, Options], SourceRecord]
+
+
+@dataclass(frozen=True)
 class Connector:
     """One source type: how to load a file of it into the store."""
 
     name: str
     help: str
-    ingest: Callable[[duckdb.DuckDBPyConnection, Path, Progress], SourceRecord]
+    ingest: Ingest
     tables: tuple[str, ...] = ()  # the store tables (datasets) it writes
+    options: tuple[Option, ...] = ()
 
 
 def available_connectors() -> dict[str, Connector]:
