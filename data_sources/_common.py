@@ -39,7 +39,7 @@ def read_text_table(path: Path, *, name: str | None = None, data: bytes | None =
 
 
 def describe_rows(label: str, rows: pl.DataFrame, what: str, *, column: str | None = None,
-                  action: str = "skipped") -> str | None:
+                  action: str = "skipped", noun: str = "row") -> str | None:
     """`file: N rows <what> (line a, b, …; column values …); skipped.`, or None if no rows.
 
     `what` reads after "N rows", e.g. "with a malformed time" or "whose stop is missing".
@@ -52,7 +52,7 @@ def describe_rows(label: str, rows: pl.DataFrame, what: str, *, column: str | No
     if column is not None and column in rows.columns:
         sample = rows[column].cast(pl.String).head(_EXAMPLES).to_list()
         values = f"; {column} {', '.join(repr(v) for v in sample)}{more}"
-    noun = "row" if rows.height == 1 else "rows"
+    noun = noun if rows.height == 1 else f"{noun}s"
     return f"{label}: {rows.height} {noun} {what} (line {lines}{more}{values}); {action}."
 
 

@@ -301,6 +301,7 @@ def file_sha256_any(path: Path) -> str:
 
 connector = Connector(
     name="gtfs", help="a GTFS feed (.zip or folder)", ingest=ingest, tables=TABLES,
+    source_id=source_id,
     options=(
         Option("feed_id", "id that scopes this feed's ids (default: from the file name)"),
         Option("licence", "the feed's licence, e.g. CC-BY-4.0"),

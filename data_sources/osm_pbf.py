@@ -235,15 +235,20 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
              if np.isfinite(e)]
     as_of = datetime.fromtimestamp(int(max(edits)), UTC) if edits else None
     return SourceRecord(
-        source_id=f"osm:{path.stem.removesuffix('.osm')}", type="osm_pbf", path=str(path),
+        source_id=source_id(path, options), type="osm_pbf", path=str(path),
         licence=LICENCE, attribution=ATTRIBUTION, sha256=file_sha256(path),
         row_counts=counts, data_as_of=as_of, expected_cadence_days=365,
         notes=f"study area: lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}",
     )
 
 
+def source_id(path: Path, options: Options) -> str:
+    """`osm:<extract name>`."""
+    return f"osm:{path.name.split('.')[0]}"
+
+
 connector = Connector(
-    name="osm", help="an OpenStreetMap .osm.pbf extract", ingest=ingest,
+    name="osm", source_id=source_id, help="an OpenStreetMap .osm.pbf extract", ingest=ingest,
     tables=("osm_nodes", "osm_edges", "osm_pois", "osm_buildings", "osm_building_cells",
             "study_cells"),
 )

@@ -7,6 +7,7 @@ build succeeded.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -18,7 +19,15 @@ from observatory.population import model_population
 from observatory.registry import load_registry
 from observatory.registry.engine import RunResult, compute_all
 from observatory.settings import indicators_dir
-from observatory.store import SourceRecord, record_source, set_meta, write_session
+from observatory.store import (
+    SourceRecord,
+    connect_read,
+    file_sha256,
+    options_json,
+    record_source,
+    set_meta,
+    write_session,
+)
 
 
 def default_pbf() -> Path:
@@ -30,7 +39,9 @@ def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path,
                 progress: Progress = silent_progress,
                 options: Mapping[str, object] | None = None) -> SourceRecord:
     """Run one connector into an open write session and record its provenance."""
-    record = connector_named(kind).ingest(con, path, progress, options or {})
+    options = dict(options or {})
+    record = replace(connector_named(kind).ingest(con, path, progress, options),
+                     options=options)
     record_source(con, record)
     if kind == "osm":
         has_grid = con.execute(
@@ -40,6 +51,20 @@ def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path,
             record_source(con, model_population(con))
             progress("modelled population from building floor area")
     return record
+
+
+def is_unchanged(store: Path, kind: str, path: Path, options: Mapping[str, object]) -> bool:
+    """True when the store already holds this file (same bytes) loaded with these options."""
+    if not store.exists() or not path.is_file():
+        return False
+    source_id = connector_named(kind).source_id_for(path, options)
+    con = connect_read(store)
+    try:
+        rows = con.execute("SELECT sha256, options FROM sources WHERE source_id = $id",
+                           {"id": source_id}).fetchall()
+    finally:
+        con.close()
+    return bool(rows) and rows[0] == (file_sha256(path), options_json(dict(options)))
 
 
 def compute_into(con: duckdb.DuckDBPyConnection, *, indicators: Path | None = None,

@@ -113,6 +113,10 @@ def ingest(args: argparse.Namespace) -> int:
     path, source = store_path(args.store), Path(args.path)
     progress = stderr_progress(f"ingest {args.kind}")
     options = {k.removeprefix("opt_"): v for k, v in vars(args).items() if k.startswith("opt_")}
+    if builder.is_unchanged(path, args.kind, source, options):
+        print(f"{source} is already loaded with these options; nothing changed.",
+              file=sys.stderr)
+        return 0
     with write_session(path) as con:
         record = builder.ingest_into(con, args.kind, source, progress, options)
         results = builder.compute_into(con, indicators=_folder(args), progress=progress)

@@ -6,6 +6,7 @@ third-party package adds one by declaring an entry point, without touching this 
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -67,6 +68,15 @@ class Connector:
     ingest: Ingest
     tables: tuple[str, ...] = ()  # the store tables (datasets) it writes
     options: tuple[Option, ...] = ()
+    # The provenance id a file and options load as; same id = same source, replaced.
+    source_id: Callable[[Path, Options], str] | None = None
+
+    def source_id_for(self, path: Path, options: Options) -> str:
+        """The source id this file and these options load as."""
+        if self.source_id is not None:
+            return self.source_id(path, options)
+        stem = re.sub(r"[^a-z0-9]+", "_", path.name.split(".")[0].lower()).strip("_")
+        return f"{self.name}:{stem or 'source'}"
 
 
 def available_connectors() -> dict[str, Connector]:

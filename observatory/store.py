@@ -39,7 +39,8 @@ SCHEMA_SQL = (
         modelled BOOLEAN NOT NULL DEFAULT false,
         expected_cadence_days INTEGER,
         issues VARCHAR NOT NULL,           -- JSON list of validation messages
-        notes VARCHAR
+        notes VARCHAR,
+        options VARCHAR NOT NULL DEFAULT '{}'  -- JSON object: the options it was loaded with
     )
     """,
     """
@@ -91,6 +92,7 @@ class SourceRecord:
     expected_cadence_days: int | None = None
     issues: list[str] = field(default_factory=list)
     notes: str | None = None
+    options: dict[str, object] = field(default_factory=dict)
 
 
 def now_utc() -> datetime:
@@ -165,7 +167,8 @@ def record_source(con: duckdb.DuckDBPyConnection, record: SourceRecord) -> None:
     con.execute(
         """
         INSERT INTO sources VALUES ($source_id, $type, $path, $licence, $attribution, $sha256,
-            $loaded_at, $data_as_of, $row_counts, $simulated, $modelled, $cadence, $issues, $notes)
+            $loaded_at, $data_as_of, $row_counts, $simulated, $modelled, $cadence, $issues, $notes,
+            $options)
         """,
         {
             "source_id": record.source_id, "type": record.type, "path": record.path,
@@ -175,6 +178,7 @@ def record_source(con: duckdb.DuckDBPyConnection, record: SourceRecord) -> None:
             "simulated": record.simulated, "modelled": record.modelled,
             "cadence": record.expected_cadence_days,
             "issues": json.dumps(record.issues), "notes": record.notes,
+            "options": options_json(record.options),
         },
     )
 
@@ -200,3 +204,11 @@ def read_frame(
 ) -> pl.DataFrame:
     """Run a query with bound `$name` parameters and return a Polars frame."""
     return con.sql(query, params=params or {}).pl()
+
+
+def options_json(options: object) -> str:
+    """Canonical JSON of a connector's options (None values left out)."""
+    if not isinstance(options, dict):
+        return "{}"
+    kept = {k: v for k, v in sorted(options.items()) if v is not None}
+    return json.dumps(kept, sort_keys=True, default=str)
