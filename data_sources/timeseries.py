@@ -67,8 +67,8 @@ def _unit(path: Path, variable: str, unit: str) -> tuple[str, float, float]:
     if known is None:
         return spelled, 1.0, 0.0
     if spelled not in known.factors:
-        raise InputError(f"{path}: --unit `{unit}` cannot be converted to {known.unit} for variable "
-                         f"`{variable}`; give one of: {', '.join(known.factors)}.")
+        raise InputError(f"{path}: --unit `{unit}` cannot be converted to {known.unit} for "
+                         f"variable `{variable}`; give one of: {', '.join(known.factors)}.")
     scale, offset = known.factors[spelled]
     return known.unit, scale, offset
 

@@ -30,14 +30,26 @@ def viridis(t: float) -> tuple[int, int, int]:
     return tuple(round(x + (y - x) * frac) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
-def class_breaks(values: Sequence[float], *, classes: int = CLASSES) -> list[float]:
-    """Quantile class bounds (ascending, without duplicates) of the non-missing values."""
+def _quantiles(data: Sequence[float], classes: int) -> list[float]:
+    return [data[min(len(data) - 1, round(q * (len(data) - 1) / classes))]
+            for q in range(classes + 1)]
+
+
+def class_breaks(values: Sequence[float | None], *, classes: int = CLASSES) -> list[float]:
+    """Quantile class bounds (ascending, without duplicates) of the non-missing values.
+
+    When the lowest value (typically 0) fills a class or more on its own, it gets a class
+    of its own and the other values share the remaining classes, so a map of a sparse
+    indicator does not collapse into two colours.
+    """
     data = sorted(v for v in values if v is not None and not math.isnan(v))
     if not data:
         return []
-    bounds = [data[min(len(data) - 1, round(q * (len(data) - 1) / classes))]
-              for q in range(classes + 1)]
-    return sorted(set(bounds))
+    lowest = data[0]
+    rest = [v for v in data if v > lowest]
+    if rest and len(data) - len(rest) >= len(data) / classes and classes > 2:
+        return sorted({lowest, *_quantiles(rest, classes - 1)})
+    return sorted(set(_quantiles(data, classes)))
 
 
 def class_colours(breaks: Sequence[float]) -> list[tuple[int, int, int]]:
@@ -56,6 +68,25 @@ def class_of(value: float | None, breaks: Sequence[float]) -> int | None:
     return max(len(breaks) - 2, 0)
 
 
+def legend_labels(values: Sequence[float | None], breaks: Sequence[float]) -> list[str]:
+    """One label per class: the range of the values that fall in it (`–` if none)."""
+    members: dict[int, list[float]] = {}
+    for value in values:
+        index = class_of(value, breaks)
+        if index is not None:
+            members.setdefault(index, []).append(float(value))  # type: ignore[arg-type]
+    labels = []
+    for index in range(max(len(breaks) - 1, 1)):
+        found = members.get(index)
+        if not found:
+            labels.append("–")
+            continue
+        low, high = min(found), max(found)
+        labels.append(format_value(low) if low == high
+                      else f"{format_value(low)}–{format_value(high)}")
+    return labels
+
+
 def format_value(value: float | None, *, unit: str = "") -> str:
     """A value as people read it: 3 significant digits at most, thousands separated."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -63,10 +94,9 @@ def format_value(value: float | None, *, unit: str = "") -> str:
     magnitude = abs(value)
     if magnitude >= 100 or float(value).is_integer():
         text = f"{value:,.0f}"
-    elif magnitude >= 10:
-        text = f"{value:,.1f}"
     else:
-        text = f"{value:,.2f}"
+        text = f"{value:,.1f}" if magnitude >= 10 else f"{value:,.2f}"
+        text = text.rstrip("0").rstrip(".")
     if not unit:
         return text
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}"

@@ -23,6 +23,7 @@ import streamlit as st
 from observatory import settings, views
 from observatory.datasets import known_datasets
 from observatory.errors import StoreMissingError
+from observatory.population import METHOD_TEXT
 from observatory.registry import Registry, load_registry
 from observatory.roles import DEFAULT_ROLE, Role, role_from_name
 from observatory.store import connect_read
@@ -106,9 +107,12 @@ def _catalogue(ctx: Context, role: Role) -> pl.DataFrame:
         return views.indicator_catalogue(con, _registry(ctx), role=role)
 
 
-def catalogue(*, headline_only: bool = False, with_results: bool = True) -> pl.DataFrame:
-    """Indicators the viewer may see (headline ones only, if asked)."""
+def catalogue(*, theme: str | None = None, headline_only: bool = False,
+              with_results: bool = True) -> pl.DataFrame:
+    """Indicators the viewer may see: of one theme, headline ones only, with results."""
     frame = _catalogue(context(), current_role())
+    if theme is not None:
+        frame = frame.filter(pl.col("theme") == theme)
     if headline_only and frame["headline"].any():
         frame = frame.filter(pl.col("headline"))
     return frame.filter(pl.col("has_results")) if with_results else frame
@@ -233,16 +237,42 @@ def datasets() -> pl.DataFrame:
 
 @st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
 def _dataset_cells(ctx: Context, role: Role, table: str, resolution: int) -> views.CellMap:
-    del role
     with _cursor(ctx) as con:
         if table == "osm_pois":
-            return views.poi_counts_by_cell(con, resolution=resolution)
-        return views.dataset_cells(con, table, resolution=resolution)
+            return views.poi_counts_by_cell(con, role=role, resolution=resolution)
+        return views.dataset_cells(con, table, role=role, resolution=resolution)
 
 
 def dataset_cells(table: str = "osm_pois", *, resolution: int = 10) -> views.CellMap:
     """Rows of one store table per cell (points of interest by default): data coverage."""
     return _dataset_cells(context(), current_role(), table, resolution)
+
+
+@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
+def _mappable_tables(ctx: Context, role: Role) -> list[str]:
+    with _cursor(ctx) as con:
+        return views.mappable_tables(con, role=role)
+
+
+def mappable_tables() -> list[str]:
+    """Store tables the viewer may map per cell."""
+    return _mappable_tables(context(), current_role())
+
+
+@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
+def _coverage_resolutions(ctx: Context) -> list[int]:
+    with _cursor(ctx) as con:
+        return views.coverage_resolutions(con)
+
+
+def coverage_resolutions() -> list[int]:
+    """Resolutions at which the whole study area fits on a map, finest first."""
+    return _coverage_resolutions(context())
+
+
+def population_method() -> str:
+    """How residents are modelled when no population grid is loaded."""
+    return METHOD_TEXT
 
 
 @st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)

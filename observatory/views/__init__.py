@@ -5,6 +5,7 @@ dataclass. Role filtering and disclosure control happen here, never in the UI.
 """
 
 from observatory.views.datasets import (
+    coverage_resolutions,
     dataset_catalogue,
     dataset_cells,
     mappable_tables,
@@ -42,6 +43,7 @@ from observatory.views.registry_status import registry_status
 __all__ = [
     "MAX_MAP_CELLS", "CellMap", "IndicatorSummary", "Methodology", "Provenance", "SourceRef",
     "TargetStatus", "available_periods", "available_resolutions", "choose_resolution",
+    "coverage_resolutions",
     "dataset_catalogue", "dataset_cells", "headline_scorecard", "indicator_catalogue",
     "indicator_cells", "indicator_methodology", "indicator_summary", "map_resolutions",
     "mappable_tables", "poi_counts_by_cell", "provenance_for_tables", "ranked_cells",

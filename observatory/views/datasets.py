@@ -9,8 +9,10 @@ import duckdb
 import polars as pl
 
 from observatory.datasets import INTERNAL_TABLES
+from observatory.errors import UnknownDatasetError
+from observatory.roles import Role
 from observatory.store import read_frame, table_names
-from observatory.views.model import CellMap
+from observatory.views.model import MAX_MAP_CELLS, CellMap
 from observatory.views.provenance import provenance_for_tables, read_sources
 
 # Street classes drawn as map context, most important first (footways would swamp it).
@@ -19,6 +21,8 @@ STREET_CLASSES = (
     "primary_link", "secondary_link", "tertiary_link", "residential", "unclassified",
     "living_street", "pedestrian",
 )
+# Tables the public may map per cell: open OpenStreetMap data, nothing modelled about people.
+PUBLIC_DATASETS = ("osm_pois", "osm_buildings", "osm_nodes", "study_cells")
 
 
 def _freshness(age_days: float | None, cadence: int | None) -> str:
@@ -34,7 +38,9 @@ def _row_counts_text(text: str) -> tuple[int, str]:
     return sum(counts.values()), ", ".join(f"{t}: {n:,}" for t, n in sorted(counts.items()))
 
 
-def sources_catalogue(con: duckdb.DuckDBPyConnection, *, now: datetime | None = None) -> pl.DataFrame:
+def sources_catalogue(
+    con: duckdb.DuckDBPyConnection, *, now: datetime | None = None
+) -> pl.DataFrame:
     """Every loaded source with provenance, row counts, validation issues and freshness.
 
     `freshness` compares the age of `data_as_of` with `expected_cadence_days`.
@@ -100,15 +106,34 @@ def _study_resolution(con: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows and rows[0][0] is not None else 10
 
 
+def mappable_tables(con: duckdb.DuckDBPyConnection, *, role: Role) -> list[str]:
+    """Store tables with an `h3_cell` column that `role` may map with `dataset_cells`."""
+    tables = (t for t, cols in _columns(con).items()
+              if "h3_cell" in cols and t not in INTERNAL_TABLES)
+    return sorted(t for t in tables if role.sees_internal or t in PUBLIC_DATASETS)
+
+
+def coverage_resolutions(
+    con: duckdb.DuckDBPyConnection, *, max_cells: int = MAX_MAP_CELLS
+) -> list[int]:
+    """Resolutions at which the study area has fewer than `max_cells` cells, finest first."""
+    base = _study_resolution(con)
+    counts = read_frame(
+        con, "SELECT r AS resolution, (SELECT count(DISTINCT h3_parent(h3_cell, r)) "
+        "FROM study_cells) AS cells FROM range(7, $base + 1) AS t(r) ORDER BY r DESC",
+        {"base": base})
+    return [r for r, n in counts.iter_rows() if n < max_cells]
+
+
 def dataset_cells(
-    con: duckdb.DuckDBPyConnection, table: str, *, resolution: int, unit_label: str = "rows"
+    con: duckdb.DuckDBPyConnection, table: str, *, role: Role, resolution: int,
+    unit_label: str = "rows",
 ) -> CellMap:
     """Rows of one store table per H3 cell over the study area (0 where it has none)."""
-    known = _columns(con)
-    if "h3_cell" not in known.get(table, []):
-        mappable = sorted(t for t, cols in known.items() if "h3_cell" in cols)
-        raise ValueError(f"table `{table}` has no h3_cell column; mappable tables: "
-                         f"{', '.join(mappable)}.")
+    allowed = mappable_tables(con, role=role)
+    if table not in allowed:
+        raise UnknownDatasetError(f"no mappable dataset `{table}` for the {role.label} role; "
+                                  f"choose one of {', '.join(allowed)}.")
     resolution = min(resolution, _study_resolution(con))
     frame = read_frame(
         con, f"""
@@ -125,26 +150,25 @@ def dataset_cells(
         provenance=provenance_for_tables(con, [table], unit_label=unit_label))
 
 
-def poi_counts_by_cell(con: duckdb.DuckDBPyConnection, *, resolution: int = 10) -> CellMap:
+def poi_counts_by_cell(
+    con: duckdb.DuckDBPyConnection, *, role: Role, resolution: int = 10
+) -> CellMap:
     """Data coverage: OpenStreetMap points of interest per cell of the study area."""
-    cells = dataset_cells(con, "osm_pois", resolution=resolution, unit_label="points of interest")
+    cells = dataset_cells(con, "osm_pois", role=role, resolution=resolution,
+                          unit_label="points of interest")
     return CellMap(title="Points of interest per cell", cells=cells.cells,
                    unit_label=cells.unit_label, resolution=cells.resolution,
                    provenance=cells.provenance)
 
 
-def mappable_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Store tables with an `h3_cell` column, which `dataset_cells` can map."""
-    return sorted(t for t, cols in _columns(con).items() if "h3_cell" in cols)
-
-
 def street_context(
-    con: duckdb.DuckDBPyConnection, *, max_segments: int = 25_000
+    con: duckdb.DuckDBPyConnection, *, max_segments: int = 12_000
 ) -> pl.DataFrame:
     """Street segments (`from_lon`, `from_lat`, `to_lon`, `to_lat`) to draw under maps.
 
     The map has no tiled basemap (no network at run time); the store's own streets give
-    orientation. Major classes first, capped at `max_segments`.
+    orientation. Major classes first, capped at `max_segments`; coordinates rounded to
+    about a metre to keep the page light.
     """
     if not {"osm_edges", "osm_nodes"} <= set(table_names(con)):
         return pl.DataFrame(schema={c: pl.Float64 for c in
@@ -156,7 +180,8 @@ def street_context(
                    min(list_position($classes, highway)) AS rank
             FROM osm_edges WHERE highway IN $classes GROUP BY 1, 2
         )
-        SELECT a.lon AS from_lon, a.lat AS from_lat, b.lon AS to_lon, b.lat AS to_lat
+        SELECT round(a.lon, 5) AS from_lon, round(a.lat, 5) AS from_lat,
+               round(b.lon, 5) AS to_lon, round(b.lat, 5) AS to_lat
         FROM segments AS s JOIN osm_nodes AS a ON a.node_id = s.u
         JOIN osm_nodes AS b ON b.node_id = s.v
         ORDER BY s.rank, s.u, s.v LIMIT $limit

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from observatory.errors import InputError
 from observatory.registry import Registry
 from observatory.registry.spec import IndicatorSpec, LoadedSpec, Target
 from observatory.roles import IndicatorNotVisibleError, Role, can_see
@@ -30,6 +31,10 @@ from observatory.views.provenance import provenance_for_tables
 
 _H3_APERTURE = 7
 _COARSEST = 7
+
+
+class TooManyCellsError(InputError, ValueError):
+    """A map was asked at a resolution with more cells than a browser can draw."""
 
 
 def visible_specs(registry: Registry, *, role: Role) -> list[LoadedSpec]:
@@ -129,8 +134,9 @@ def indicator_cells(
         "AND resolution = $resolution ORDER BY h3_cell",
         {"name": spec.name, "period": period, "resolution": resolution})
     if frame.height >= MAX_MAP_CELLS:
-        raise ValueError(f"{frame.height} cells at resolution {resolution}; maps hold fewer "
-                         f"than {MAX_MAP_CELLS}. Choose a coarser resolution.")
+        raise TooManyCellsError(
+            f"{spec.name}: {frame.height:,} cells at resolution {resolution}; maps hold fewer "
+            f"than {MAX_MAP_CELLS:,}. Choose a coarser resolution (`map_resolutions`).")
     suppressed = 0
     if role.disclosure_controlled:
         frame, suppressed = suppress_small_cells(
