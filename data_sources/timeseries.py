@@ -1,7 +1,9 @@
 """Sensor time series connector (CSV or Parquet, long format: one value column per call).
 
-Readings go to `sensor_readings` with a `variable` column and a `quality` flag (`ok`,
-`impossible`, `duplicate`), so nothing is silently dropped or silently kept: rows that
+Readings are stored compactly (`sensor_values` by `series_id`, one `sensor_series` row per
+station and variable) and read through the view `sensor_readings`, which has `variable`,
+`unit` and a `quality` flag (`ok`, `impossible`, `duplicate`), so nothing is silently
+dropped or silently kept: rows that
 cannot be parsed are skipped and listed, implausible and duplicate ones are kept, flagged
 and listed, and gaps are reported. Values are converted to the variable's canonical unit.
 """
@@ -15,14 +17,14 @@ import duckdb
 import polars as pl
 import polars_h3 as plh3
 
-from data_sources._common import LINE, describe_rows, replace_rows, slug
+from data_sources._common import LINE, describe_rows, ensure_table, replace_rows, slug
 from data_sources.units import VARIABLES, canonical_unit
 from observatory.connectors import Connector, Option, Options, Progress
 from observatory.errors import InputError, SourceFileError
 from observatory.h3grid import BASE_RESOLUTION
 from observatory.store import SourceRecord, file_sha256
 
-TABLES = ("sensor_stations", "sensor_readings", "sensor_readings_hourly")
+TABLES = ("sensor_series", "sensor_values", "sensor_readings", "sensor_readings_hourly")
 GAP_FACTOR = 3  # a gap is an interval longer than this many times the station's usual step
 
 
@@ -51,13 +53,22 @@ def _columns(path: Path, frame: pl.LazyFrame, wanted: dict[str, str | None]) -> 
     return names
 
 
-def _parse_time(column: str, tz: str) -> pl.Expr:
-    text = pl.col(column).cast(pl.String).str.strip_chars()
-    naive = text.str.to_datetime(strict=False, time_unit="us", time_zone=None, ambiguous="null")
-    aware = text.str.to_datetime(strict=False, time_unit="us", time_zone="UTC")
-    has_offset = text.str.contains(r"(Z|[+-]\d\d:?\d\d)$")
+def _has_offsets(lazy: pl.LazyFrame, column: str) -> bool:
+    """Whether the file's times carry a UTC offset (judged on its first rows)."""
+    sample = lazy.select(pl.col(column).cast(pl.String)).head(1000).collect().to_series()
+    return bool(sample.str.contains(r"(Z|[+-]\d\d:?\d\d)$").any())
+
+
+def _parse_time(column: str, *, tz: str, offsets: bool) -> pl.Expr:
+    """Times to UTC: with their own offsets, or read as local time in `tz`."""
+    raw = pl.col(column)
+    if offsets:
+        text = raw.cast(pl.String).str.strip_chars()
+        return text.str.to_datetime(strict=False, time_unit="us", time_zone="UTC")
+    text = raw.cast(pl.String).str.strip_chars()
+    naive = text.str.to_datetime(strict=False, time_unit="us")
     local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-    return pl.when(has_offset).then(aware).otherwise(local.dt.convert_time_zone("UTC"))
+    return local.dt.convert_time_zone("UTC")
 
 
 def _unit(path: Path, variable: str, unit: str) -> tuple[str, float, float]:
@@ -88,27 +99,33 @@ def _read(path: Path, options: Options, issues: list[str]) -> pl.DataFrame:
         expr = (pl.col(wanted[axis]).cast(pl.Float64, strict=False) if wanted[axis]
                 else pl.lit(float(fixed) if fixed is not None else None, pl.Float64))
         coords.append(expr.alias(axis))
-    frame = lazy.with_row_index(LINE, offset=2).select(
-        LINE, station.alias("station_id"), _parse_time(wanted["time"], tz).alias("time"),
-        pl.col(wanted["time"]).cast(pl.String).alias("raw_time"),
-        pl.col(wanted["value"]).cast(pl.String).alias("raw_value"),
+    raw_time = pl.col(wanted["time"]).cast(pl.String)
+    raw_value = pl.col(wanted["value"]).cast(pl.String)
+    parsed = lazy.with_row_index(LINE, offset=2).select(
+        LINE, station.alias("station_id"),
+        _parse_time(wanted["time"], tz=tz, offsets=_has_offsets(lazy, wanted["time"]))
+        .alias("time"),
         pl.col(wanted["value"]).cast(pl.Float64, strict=False).alias("value"), *coords,
+        raw_value.is_null().alias("no_value"),
     ).collect()
-    return _drop_unparseable(path, frame, issues)
+    bad = parsed.filter(pl.col("time").is_null() | pl.col("value").is_null())
+    if bad.height:
+        raw = (lazy.with_row_index(LINE, offset=2)
+               .select(LINE, raw_time.alias("raw_time"), raw_value.alias("raw_value"))
+               .join(bad.lazy().select(LINE, "time", "no_value"), on=LINE).collect())
+        _report_unparseable(path, raw, issues)
+    return parsed.filter(pl.col("time").is_not_null() & pl.col("value").is_not_null()).drop(
+        "no_value")
 
 
-def _drop_unparseable(path: Path, frame: pl.DataFrame, issues: list[str]) -> pl.DataFrame:
-    bad_time = frame.filter(pl.col("time").is_null())
-    _note(issues, describe_rows(str(path), bad_time, "with a time that cannot be parsed",
+def _report_unparseable(path: Path, raw: pl.DataFrame, issues: list[str]) -> None:
+    _note(issues, describe_rows(str(path), raw.filter(pl.col("time").is_null()),
+                                "with a time that cannot be parsed", column="raw_time"))
+    rest = raw.filter(pl.col("time").is_not_null())
+    _note(issues, describe_rows(str(path), rest.filter(pl.col("no_value")), "with no value",
                                 column="raw_time"))
-    missing = frame.filter(pl.col("time").is_not_null() & pl.col("raw_value").is_null())
-    _note(issues, describe_rows(str(path), missing, "with no value", column="raw_time"))
-    bad_value = frame.filter(pl.col("time").is_not_null() & pl.col("raw_value").is_not_null()
-                             & pl.col("value").is_null())
-    _note(issues, describe_rows(str(path), bad_value, "with a value that is not a number",
-                                column="raw_value"))
-    return frame.filter(pl.col("time").is_not_null() & pl.col("value").is_not_null()).drop(
-        "raw_time", "raw_value")
+    _note(issues, describe_rows(str(path), rest.filter(~pl.col("no_value")),
+                                "with a value that is not a number", column="raw_value"))
 
 
 def _note(issues: list[str], message: str | None) -> None:
@@ -116,21 +133,27 @@ def _note(issues: list[str], message: str | None) -> None:
         issues.append(message)
 
 
+def _with_codes(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add `code`, a small integer per station, so that sorts and group-bys run on ints."""
+    return frame.with_columns(pl.col("station_id").cast(pl.Categorical).to_physical()
+                              .cast(pl.Int64).alias("code"))
+
+
 def _flag(path: Path, frame: pl.DataFrame, variable: str, issues: list[str]) -> pl.DataFrame:
-    """Add `quality`: impossible values and duplicates are kept but flagged, and listed."""
+    """Add `flag`: impossible values and duplicates are kept but flagged, and listed."""
     known = VARIABLES.get(variable)
     impossible = (pl.col("value").is_nan() | (pl.col("value") < known.low)
                   | (pl.col("value") > known.high)) if known else pl.col("value").is_nan()
-    frame = frame.sort("station_id", "time", LINE).with_columns(
+    frame = frame.with_columns(
         pl.when(impossible).then(pl.lit("impossible"))
-        .when(pl.struct("station_id", "time").is_first_distinct().not_())
-        .then(pl.lit("duplicate")).otherwise(pl.lit("ok")).alias("quality"))
+        .when(pl.struct("code", "time").is_first_distinct().not_())
+        .then(pl.lit("duplicate")).otherwise(None).alias("flag"))
     if known:
         what = (f"with an impossible {variable} value (outside {known.low:g}..{known.high:g} "
                 f"{known.unit})")
-        _note(issues, describe_rows(str(path), frame.filter(pl.col("quality") == "impossible"),
+        _note(issues, describe_rows(str(path), frame.filter(pl.col("flag") == "impossible"),
                                     what, column="value", action="kept, flagged `impossible`"))
-    duplicates = frame.filter(pl.col("quality") == "duplicate")
+    duplicates = frame.filter(pl.col("flag") == "duplicate")
     _note(issues, describe_rows(str(path), duplicates, "repeating a station and time already "
                                 "read", column="station_id",
                                 action="kept, flagged `duplicate`, left out of indicators"))
@@ -138,27 +161,25 @@ def _flag(path: Path, frame: pl.DataFrame, variable: str, issues: list[str]) -> 
 
 
 def _gaps(path: Path, frame: pl.DataFrame, issues: list[str]) -> None:
-    steps = (frame.filter(pl.col("quality") != "duplicate")
-             .with_columns(pl.col("time").diff().over("station_id").alias("step"))
+    steps = (frame.lazy().filter(pl.col("flag").is_null() | (pl.col("flag") != "duplicate"))
+             .select("code", "time", LINE).sort("code", "time")
+             .with_columns(pl.col("time").diff().over("code").alias("step"))
              .filter(pl.col("step").is_not_null()))
-    if steps.height == 0:
-        return
-    usual = steps.group_by("station_id").agg(pl.col("step").median().alias("usual"))
-    gaps = (steps.join(usual, on="station_id")
-            .filter(pl.col("step") > pl.col("usual") * GAP_FACTOR))
+    usual = steps.group_by("code").agg((pl.col("step").median() * GAP_FACTOR).alias("limit"))
+    gaps = steps.join(usual, on="code").filter(pl.col("step") > pl.col("limit")).collect()
     if gaps.height:
         longest = gaps.sort("step", descending=True).row(0, named=True)
+        station = frame.filter(pl.col(LINE) == longest[LINE])["station_id"][0]
         issues.append(
             f"{path}: {gaps.height} gaps longer than {GAP_FACTOR}× the usual interval; the "
-            f"longest is {longest['step']} at station {longest['station_id']} before "
+            f"longest is {longest['step']} at station {station} before "
             f"{longest['time']:%Y-%m-%d %H:%M} UTC (line {longest[LINE]}); not filled.")
 
 
 def _stations(path: Path, frame: pl.DataFrame, con: duckdb.DuckDBPyConnection,
               issues: list[str]) -> pl.DataFrame:
-    stations = (frame.group_by("station_id").agg(pl.col("lat").first(), pl.col("lon").first(),
-                                                 pl.col(LINE).first())
-                .sort("station_id"))
+    stations = (frame.group_by("code").agg(pl.col("station_id", "lat", "lon", LINE).first())
+                .sort(LINE))
     impossible = (pl.col("lat").abs() > 90) | (pl.col("lon").abs() > 180)
     area = con.execute("SELECT min(lat), max(lat), min(lon), max(lon) FROM study_cells"
                        ).fetchall()[0] if _has_table(con, "study_cells") else (None,) * 4
@@ -189,18 +210,49 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
                             "WHERE table_name = $n", {"n": name}).fetchall()[0][0])
 
 
-def _hourly(readings: pl.DataFrame) -> pl.DataFrame:
-    return (readings.filter(pl.col("quality") == "ok")
-            .group_by("source_id", "station_id", "variable",
-                      pl.col("time").dt.truncate("1h").alias("hour"))
+def _hourly(values: pl.DataFrame) -> pl.DataFrame:
+    hour_us = 3_600_000_000
+    hour = (pl.col("time").dt.epoch("us") // hour_us * hour_us).cast(pl.Datetime("us", "UTC"))
+    return (values.lazy().filter(pl.col("flag").is_null())
+            .group_by("series_id", hour.alias("hour"))
             .agg(pl.col("value").mean().alias("mean"), pl.col("value").min().alias("min"),
                  pl.col("value").max().alias("max"), pl.len().cast(pl.Int32).alias("n"))
-            .sort("station_id", "hour"))
+            .collect())
 
 
 def source_id(path: Path, options: Options) -> str:
     """`timeseries:<file stem>:<variable>`."""
     return f"timeseries:{slug(path.stem)}:{slug(str(options['variable']))}"
+
+
+READINGS_VIEW = """
+CREATE OR REPLACE VIEW sensor_readings AS
+SELECT s.source_id, s.station_id, s.variable, s.unit, v.time, v.value,
+       coalesce(v.flag, 'ok') AS quality, v.h3_cell, v.series_id
+FROM sensor_values AS v JOIN sensor_series AS s USING (series_id)
+"""
+
+
+def _first_series_id(con: duckdb.DuckDBPyConnection, sid: str) -> int:
+    if not _has_table(con, "sensor_series"):
+        return 1
+    return int(con.execute("SELECT coalesce(max(series_id), 0) + 1 FROM sensor_series "
+                           "WHERE source_id <> $s", {"s": sid}).fetchall()[0][0])
+
+
+def _store(con: duckdb.DuckDBPyConnection, sid: str, series: pl.DataFrame,
+           values: pl.DataFrame, hourly: pl.DataFrame) -> None:
+    if _has_table(con, "sensor_series"):
+        old = "SELECT series_id FROM sensor_series WHERE source_id = $s"
+        for table in ("sensor_values", "sensor_readings_hourly"):
+            con.execute(f"DELETE FROM {table} WHERE series_id IN ({old})", {"s": sid})
+    replace_rows(con, "sensor_series", series, key="source_id", value=sid)
+    for table, rows in (("sensor_values", values), ("sensor_readings_hourly", hourly)):
+        ensure_table(con, table, rows)
+        con.register("_rows", rows.to_arrow())
+        con.execute(f"INSERT INTO {table} SELECT * FROM _rows")
+        con.unregister("_rows")
+    con.execute(READINGS_VIEW)
 
 
 def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
@@ -209,29 +261,27 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
     variable = slug(str(options["variable"]))
     unit, scale, offset = _unit(path, variable, str(options["unit"]))
     issues: list[str] = []
-    frame = _read(path, options, issues)
+    frame = _with_codes(_read(path, options, issues))
     progress(f"read {frame.height} readings of {variable}")
-    frame = frame.with_columns(pl.col("value") * scale + offset)
-    frame = _flag(path, frame, variable, issues)
+    frame = _flag(path, frame.with_columns(pl.col("value") * scale + offset), variable, issues)
     _gaps(path, frame, issues)
-    stations = _stations(path, frame, con, issues)
     sid = source_id(path, options)
-    readings = frame.join(stations.select("station_id", "h3_cell"), on="station_id").select(
-        pl.lit(sid).alias("source_id"), "station_id", pl.lit(variable).alias("variable"),
-        pl.lit(unit).alias("unit"), "time", "value", "quality", "h3_cell")
-    hourly = _hourly(readings)
-    stations = stations.with_columns(pl.lit(sid).alias("source_id"),
-                                     pl.lit(variable).alias("variable"))
-    for table, rows in (("sensor_stations", stations), ("sensor_readings", readings),
-                        ("sensor_readings_hourly", hourly)):
-        replace_rows(con, table, rows, key="source_id", value=sid)
-    progress(f"stored {readings.height} readings, {hourly.height} station-hours")
+    stations = _stations(path, frame, con, issues).with_row_index("series_id").with_columns(
+        pl.col("series_id").cast(pl.Int64) + _first_series_id(con, sid))
+    values = frame.join(stations.select("code", "series_id", "h3_cell"), on="code").select(
+        "series_id", "time", "value", "flag", "h3_cell")
+    hourly = _hourly(values)
+    series = stations.drop("code").with_columns(
+        pl.lit(sid).alias("source_id"), pl.lit(variable).alias("variable"),
+        pl.lit(unit).alias("unit"))
+    _store(con, sid, series, values, hourly)
+    progress(f"stored {values.height} readings, {hourly.height} station-hours")
     return SourceRecord(
         source_id=sid, type="timeseries", path=str(path), sha256=file_sha256(path),
         licence=str(options.get("licence") or "not stated"),
-        row_counts={"sensor_stations": stations.height, "sensor_readings": readings.height,
+        row_counts={"sensor_series": series.height, "sensor_readings": values.height,
                     "sensor_readings_hourly": hourly.height},
-        data_as_of=readings["time"].max() if readings.height else None,
+        data_as_of=values["time"].max() if values.height else None,
         expected_cadence_days=int(options.get("cadence_days") or 1), issues=issues,
         simulated=bool(options.get("simulated")),
         notes=f"{variable} in {unit}" + (f" (converted from {options['unit']})"

@@ -79,6 +79,9 @@ def _bench_commands(sub: argparse._SubParsersAction) -> None:
     acc = inner.add_parser("accessibility", help="walking distances: scipy vs networkx")
     acc.add_argument("--nodes", type=int, default=1_000_000, help="graph size (default 1M)")
     acc.set_defaults(handler=commands.bench_accessibility)
+    ingest = inner.add_parser("ingest", help="sensor readings: ours vs pandas + per-row h3")
+    ingest.add_argument("--rows", type=int, default=10_000_000, help="rows (default 10M)")
+    ingest.set_defaults(handler=commands.bench_ingest)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -204,3 +204,11 @@ def bench_accessibility(args: argparse.Namespace) -> int:
     result = accessibility.main(nodes=args.nodes)
     print(json.dumps(result))
     return 0
+
+
+def bench_ingest(args: argparse.Namespace) -> int:
+    """Run the ingest benchmark and print its JSON summary as the last line."""
+    from observatory.bench import ingest
+
+    print(json.dumps(ingest.main(rows=args.rows)))
+    return 0
