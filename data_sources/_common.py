@@ -90,3 +90,26 @@ def far_from_median(lat: pl.Expr, lon: pl.Expr, *, km: float) -> pl.Expr:
     dy = (lat - lat.median()) * 111.2
     dx = (lon - lon.median()) * 111.2 * (lat.median() * 3.141592653589793 / 180).cos()
     return (dx * dx + dy * dy).sqrt() > km
+
+
+AREA_MARGIN_DEG = 0.05  # about 5 km around the loaded study area
+
+
+def study_area_bounds(con: duckdb.DuckDBPyConnection) -> tuple[float, ...] | None:
+    """(south, north, west, east) of the study area's cells, or None before any OSM load."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 'study_cells'").fetchall()[0][0]
+    if not exists:
+        return None
+    row = con.execute("SELECT min(lat), max(lat), min(lon), max(lon) FROM study_cells"
+                      ).fetchall()[0]
+    return None if row[0] is None else tuple(float(v) for v in row)
+
+
+def outside_area(bounds: tuple[float, ...] | None, lat: pl.Expr, lon: pl.Expr) -> pl.Expr:
+    """Farther than AREA_MARGIN_DEG outside the study area's bounds (False without bounds)."""
+    if bounds is None:
+        return pl.lit(False)
+    south, north, west, east = bounds
+    m = AREA_MARGIN_DEG
+    return (lat < south - m) | (lat > north + m) | (lon < west - m) | (lon > east + m)

@@ -17,7 +17,15 @@ import duckdb
 import polars as pl
 import polars_h3 as plh3
 
-from data_sources._common import LINE, describe_rows, ensure_table, replace_rows, slug
+from data_sources._common import (
+    LINE,
+    describe_rows,
+    ensure_table,
+    outside_area,
+    replace_rows,
+    slug,
+    study_area_bounds,
+)
 from data_sources.units import VARIABLES, canonical_unit
 from observatory.connectors import Connector, Option, Options, Progress
 from observatory.errors import InputError, SourceFileError
@@ -181,13 +189,7 @@ def _stations(path: Path, frame: pl.DataFrame, con: duckdb.DuckDBPyConnection,
     stations = (frame.group_by("code").agg(pl.col("station_id", "lat", "lon", LINE).first())
                 .sort(LINE))
     impossible = (pl.col("lat").abs() > 90) | (pl.col("lon").abs() > 180)
-    area = con.execute("SELECT min(lat), max(lat), min(lon), max(lon) FROM study_cells"
-                       ).fetchall()[0] if _has_table(con, "study_cells") else (None,) * 4
-    outside = pl.lit(False)
-    if area[0] is not None:
-        margin = 0.05
-        outside = ((pl.col("lat") < area[0] - margin) | (pl.col("lat") > area[1] + margin)
-                   | (pl.col("lon") < area[2] - margin) | (pl.col("lon") > area[3] + margin))
+    outside = outside_area(study_area_bounds(con), pl.col("lat"), pl.col("lon"))
     stations = stations.with_columns(
         pl.when(pl.col("lat").is_null() | pl.col("lon").is_null()).then(pl.lit("no_location"))
         .when(impossible).then(pl.lit("impossible")).when(outside).then(pl.lit("outside_area"))
