@@ -9,7 +9,7 @@ import pytest
 
 from observatory.build import build_store
 
-pytest_plugins = ["tests.conftest_ui"] if (Path(__file__).parent / "conftest_ui.py").exists() else []
+pytest_plugins = ["tests.conftest_ui"]
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from observatory.store import connect_read
 ROLE_KEY = "role"
 _TTL = "10m"
 _ENTRIES = 256
+_DEFINITION_SUFFIXES = {".yml", ".yaml", ".sql", ".py"}
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,17 @@ def context() -> Context:
             f"No store at {store}. Build the demo store with `uv run observatory demo`, "
             f"or point ${settings.STORE_ENV} at an existing store file.")
     folder = settings.indicators_dir()
-    signature = tuple(
-        (str(p.relative_to(folder)), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in {".yml", ".yaml",
-                                                                          ".sql", ".py"}
-    ) if folder.is_dir() else ()
     return Context(store=str(store), store_mtime_ns=store.stat().st_mtime_ns,
-                   indicators=str(folder), indicators_signature=signature)
+                   indicators=str(folder), indicators_signature=_signature(folder))
+
+
+def _signature(folder: Path) -> tuple[tuple[str, int], ...]:
+    """Every definition file under `folder` with its mtime: changes when an analyst edits."""
+    if not folder.is_dir():
+        return ()
+    return tuple((str(p.relative_to(folder)), p.stat().st_mtime_ns)
+                 for p in sorted(folder.rglob("*"))
+                 if p.suffix in _DEFINITION_SUFFIXES and p.is_file())
 
 
 def store_problem() -> str | None:

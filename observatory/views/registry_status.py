@@ -57,4 +57,4 @@ def registry_status(
     out = frame.join(_runs(con), on="name", how="left")
     return out.with_columns(
         (pl.col("run_hash") == pl.col("definition_hash")).fill_null(False).alias("up_to_date")
-    ).sort("status", "theme", "name", descending=[True, False, False])
+    ).sort("status", "theme", "name")  # "invalid" sorts before "valid": problems first

@@ -1,0 +1,1 @@
+"""The only Streamlit-aware package: cached loaders, widgets and navigation."""

@@ -1,0 +1,385 @@
+"""Streamlit widgets pages compose: H3 maps, KPI cards, pickers, tables and provenance.
+
+Widgets draw what views computed; they format, colour and lay out, never query.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+import h3
+import polars as pl
+import pydeck as pdk
+import streamlit as st
+
+from observatory.roles import DEFAULT_ROLE, Role, UnknownRoleError, role_from_name
+from observatory.ui import loaders
+from observatory.ui.colours import (
+    NO_VALUE_RGBA,
+    class_breaks,
+    class_colours,
+    class_of,
+    format_value,
+    legend_labels,
+)
+from observatory.views import CellMap, IndicatorSummary, Methodology, Provenance
+
+# Average H3 cell edge length per resolution, for the resolution picker.
+EDGE_LENGTH = {7: "1.2 km", 8: "460 m", 9: "175 m", 10: "65 m"}
+THEME_LABELS = {"land_use": "Land use"}
+STATUS_ICONS = {"met": "✅", "not met": "⚠️", "target declared": "🎯", "no value": "…",
+                "no target declared": "—"}
+
+
+# -- role and pickers --------------------------------------------------------------------
+
+def role_switcher() -> Role:
+    """The demo role switcher in the sidebar; `?role=` in the URL sets the first choice."""
+    key = loaders.ROLE_KEY
+    if key not in st.session_state:
+        asked = st.query_params.get("role")
+        try:
+            st.session_state[key] = role_from_name(asked).value
+        except UnknownRoleError as exc:
+            st.session_state[key] = DEFAULT_ROLE.value
+            st.sidebar.caption(f"{exc} Showing the {DEFAULT_ROLE.label} role.")
+    choice = st.sidebar.selectbox(
+        "Demo role (no sign-in yet)", options=[r.value for r in Role],
+        format_func=lambda value: Role(value).label, key=key,
+        help="There is no sign-in yet: pick whose view of the dashboard to see. "
+             "Data is filtered for the role on the server, not merely hidden.")
+    st.query_params["role"] = choice
+    return Role(choice)
+
+
+# Pickers pass their default as `index` and never write st.session_state: Streamlit itself
+# resets a remembered choice that is no longer offered (another theme, a rebuilt store, a
+# value smuggled into the session) and tells the browser, which a deleted key would not.
+
+def period_picker(periods: Sequence[str], *, key: str, label: str = "Period") -> str | None:
+    """Choose one period (newest first); None with a note when there is none."""
+    if not periods:
+        st.info("No computed results yet: run `uv run observatory demo` to compute them.")
+        return None
+    return st.selectbox(label, options=list(periods), key=key)
+
+
+def resolution_picker(resolutions: Sequence[int], *, key: str, coarser_by: int = 0,
+                      label: str = "Cell size") -> int | None:
+    """Choose an H3 resolution among those offered: the finest, less `coarser_by` levels."""
+    if not resolutions:
+        return None
+    options = sorted(resolutions)
+    return st.radio(label, options=options, key=key, horizontal=True,
+                    index=max(len(options) - 1 - coarser_by, 0),
+                    format_func=lambda r: f"res {r} · ~{EDGE_LENGTH.get(r, '?')} edge",
+                    help="H3 resolution: higher is finer. Maps are capped at 20,000 cells.")
+
+
+def indicator_picker(catalogue: pl.DataFrame, *, key: str,
+                     label: str = "Indicator") -> str | None:
+    """Choose one indicator of a catalogue frame, shown by label; None if there is none."""
+    if catalogue.is_empty():
+        st.info("No indicator with computed results is available for this role yet.")
+        return None
+    names = catalogue["name"].to_list()
+    labels = dict(zip(names, catalogue["label"].to_list(), strict=True))
+    return st.selectbox(label, options=names, key=key, format_func=labels.__getitem__)
+
+
+def theme_label(theme: str) -> str:
+    """A theme as people read it."""
+    return THEME_LABELS.get(theme, theme.replace("_", " ").capitalize())
+
+
+def theme_picker(catalogue: pl.DataFrame, *, key: str) -> str | None:
+    """Choose one theme among those of a catalogue frame."""
+    themes = sorted(set(catalogue["theme"].to_list()))
+    if not themes:
+        return None
+    return st.radio("Theme", options=themes, key=key, horizontal=True, format_func=theme_label)
+
+
+def table_picker(tables: Sequence[str], *, key: str, default: str | None = None) -> str | None:
+    """Choose one store table to map."""
+    if not tables:
+        return None
+    index = list(tables).index(default) if default in tables else 0
+    return st.selectbox("Dataset to map", options=list(tables), key=key, index=index)
+
+
+# -- map ---------------------------------------------------------------------------------
+
+def _mercator_y(lat: float) -> float:
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def _view_state(hexes: Sequence[str], *, height: int, width: int = 800) -> pdk.ViewState:
+    """Centre and zoom that fit the cells in a `width` × `height` px map (deck.gl tiles)."""
+    if not hexes:
+        return pdk.ViewState(latitude=0, longitude=0, zoom=1)
+    points = [h3.cell_to_latlng(cell) for cell in hexes]
+    lats, lons = [p[0] for p in points], [p[1] for p in points]
+    lon_span = (max(lons) - min(lons)) / 360 * 512
+    lat_span = (_mercator_y(max(lats)) - _mercator_y(min(lats))) / (2 * math.pi) * 512
+    fit = min(0.8 * width / max(lon_span, 1e-9), 0.8 * height / max(lat_span, 1e-9))
+    return pdk.ViewState(latitude=(min(lats) + max(lats)) / 2,
+                         longitude=(min(lons) + max(lons)) / 2,
+                         zoom=min(max(math.log2(fit), 2.0), 16.0))
+
+
+def _coloured(cells: CellMap) -> tuple[list[dict[str, object]], list[float]]:
+    values = cells.cells["value"].to_list()
+    breaks = class_breaks(values)
+    colours = class_colours(breaks)
+    unit = cells.unit_label
+    rows = []
+    for row in cells.cells.iter_rows(named=True):
+        index = class_of(row["value"], breaks)
+        fill = [*colours[index], 200] if index is not None else list(NO_VALUE_RGBA)
+        rows.append({"h3_hex": row["h3_hex"], "fill": fill,
+                     "label": format_value(row["value"], unit=unit)})
+    return rows, breaks
+
+
+def _swatch(css_colour: str, label: str) -> str:
+    return (f"<span style='display:inline-block;width:0.9em;height:0.9em;"
+            f"background:{css_colour};margin:0 0.25em 0 0.8em;vertical-align:middle'>"
+            f"</span>{label}")
+
+
+def _legend(cells: CellMap, breaks: Sequence[float]) -> None:
+    values = cells.cells["value"].to_list()
+    swatches = [_swatch(f"rgb{tuple(colour)}", label) for colour, label in
+                zip(class_colours(breaks), legend_labels(values, breaks), strict=False)]
+    if cells.cells["value"].null_count():
+        swatches.append(_swatch(f"rgba{NO_VALUE_RGBA}", "no value"))
+    st.markdown(f"<div style='font-size:0.85em'><b>{cells.unit_label}</b> (quantile classes)"
+                f"{''.join(swatches)}</div>", unsafe_allow_html=True)
+
+
+def h3_map(cells: CellMap, *, height: int = 460, with_streets: bool = True) -> None:
+    """An H3 hexagon map of `cells`, coloured by value (viridis), with a legend."""
+    data_badges(cells.provenance)
+    if cells.cells.is_empty():
+        st.info(f"No cells to show for {cells.title} at resolution {cells.resolution}.")
+        return
+    rows, breaks = _coloured(cells)
+    layers = [pdk.Layer(
+        "H3HexagonLayer", data=rows, get_hexagon="h3_hex", get_fill_color="fill",
+        get_line_color=[255, 255, 255, 160], line_width_min_pixels=0.5, stroked=True,
+        filled=True, extruded=False, pickable=True, auto_highlight=True)]
+    streets = loaders.streets() if with_streets else pl.DataFrame()
+    if not streets.is_empty():
+        layers.append(pdk.Layer(
+            "LineLayer", data=streets.to_dicts(), get_source_position=["from_lon", "from_lat"],
+            get_target_position=["to_lon", "to_lat"], get_color=[30, 30, 30, 110],
+            get_width=1, width_min_pixels=1, pickable=False))
+    view = _view_state(cells.cells["h3_hex"].to_list(), height=height)
+    deck = pdk.Deck(layers=layers, initial_view_state=view,
+                    map_provider=None,  # no basemap: nothing fetched from the network
+                    tooltip={"html": "<b>{label}</b><br/>cell {h3_hex}"})
+    st.pydeck_chart(deck, width="stretch", height=height)
+    _legend(cells, breaks)
+    if cells.suppressed:
+        st.caption(f"{cells.suppressed:,} cells withheld by disclosure control: they rest on "
+                   f"fewer than {cells.min_count} people or objects.")
+
+
+def cell_map_block(cells: CellMap, *, height: int = 460, table_label: str | None = None) -> None:
+    """The map, the table behind it and its provenance footer: one block per map."""
+    h3_map(cells, height=height)
+    table_behind(cells.cells, label=table_label or f"Table behind the map: {cells.title}")
+    provenance_footer(cells.provenance, period=cells.period)
+
+
+# -- numbers and tables ------------------------------------------------------------------
+
+def _unit_words(unit_label: str) -> str:
+    return "percent" if unit_label == "%" else unit_label
+
+
+def _number(value: float | None, *, unit_label: str) -> str:
+    return format_value(value, unit="%" if unit_label == "%" else "")
+
+
+def _kpi(label: str, value: str, *, notes: Sequence[str], help: str | None = None) -> None:
+    """A bordered card: label (wraps), the figure in large type, then short notes."""
+    with st.container(border=True):
+        st.markdown(f"**{label}**", help=help)
+        st.markdown(f"<div style='font-size:2rem;line-height:1.15'>{value}</div>",
+                    unsafe_allow_html=True)
+        for note in notes:
+            st.caption(note)
+
+
+def _target_note(status: str, value: float | None, by: str | None, source: str | None) -> str:
+    if value is None:
+        return f"{STATUS_ICONS.get(status, '')} {status}"
+    return f"{STATUS_ICONS.get(status, '')} {status}: target {format_value(value)} by {by}" + (
+        f" ({source})" if source else "")
+
+
+def kpi_card(summary: IndicatorSummary) -> None:
+    """One whole-area figure, its unit and period, and its target when one is declared."""
+    value = ("withheld" if summary.suppressed
+             else _number(summary.value, unit_label=summary.unit_label))
+    target = summary.target
+    note = (_target_note(target.status, target.value, target.by, target.source) if target
+            else _target_note("no target declared", None, None, None))
+    _kpi(f"{summary.label}: whole area", value, help=summary.description,
+         notes=[f"{_unit_words(summary.unit_label)} · {summary.period or 'no period'}", note])
+
+
+def scorecard(frame: pl.DataFrame, *, per_row: int = 4) -> None:
+    """Headline indicators as KPI cards (value, target, status) and the table behind."""
+    if frame.is_empty():
+        st.info("No headline indicator is available for this role.")
+        return
+    rows = frame.to_dicts()
+    for start in range(0, len(rows), per_row):
+        for column, row in zip(st.columns(per_row), rows[start:start + per_row], strict=False):
+            with column:
+                _kpi(row["label"], _number(row["value"], unit_label=row["unit_label"]),
+                     notes=[f"{_unit_words(row['unit_label'])} · {row['period'] or 'no period'}",
+                            _target_note(row["status"], row["target_value"], row["target_by"],
+                                         row["target_source"])])
+    table_behind(frame, label="Table behind the scorecard")
+
+
+def table_behind(frame: pl.DataFrame, *, label: str = "Table behind the chart",
+                 expanded: bool = False) -> None:
+    """The data a chart shows, in an expander under it."""
+    with st.expander(f"{label} ({frame.height:,} rows)", expanded=expanded):
+        st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def data_table(frame: pl.DataFrame, *, max_rows: int = 25) -> None:
+    """A plain table in full width, tall enough for `max_rows` rows before it scrolls."""
+    rows = min(frame.height, max_rows)
+    st.dataframe(frame, hide_index=True, width="stretch", height=35 * (rows + 1) + 3)
+
+
+RANKING_TITLES = {"higher_is_better": "Best-placed areas (higher is better)",
+                  "lower_is_better": "Best-placed areas (lower is better)",
+                  "neutral": "Highest values"}
+
+
+def ranked_bar(frame: pl.DataFrame, *, unit_label: str, direction: str) -> None:
+    """Cells ranked by value as horizontal bars, best first, with the table behind."""
+    st.markdown(f"**{RANKING_TITLES.get(direction, 'Ranked areas')}**")
+    if frame.is_empty():
+        st.info("No cells to rank.")
+        return
+    st.bar_chart(frame, x="h3_hex", y="value", horizontal=True, sort=False,
+                 x_label="H3 cell", y_label=_unit_words(unit_label),
+                 height=max(220, 28 * frame.height + 60))
+    table_behind(frame, label="Table behind the ranking")
+
+
+def download_csv(cells: CellMap, *, key: str, file_name: str) -> None:
+    """A download button for the published cells as CSV."""
+    st.download_button("Download these cells (CSV)", data=cells.cells.write_csv(),
+                       file_name=file_name, mime="text/csv", key=key, on_click="ignore",
+                       icon=":material/download:")
+
+
+def source_health(sources: pl.DataFrame) -> None:
+    """Sources with their freshness, row counts and validation issues, stale ones flagged."""
+    stale = sources.filter(pl.col("freshness").str.starts_with("stale"))
+    issues = int(sources["issues"].sum()) if "issues" in sources.columns else 0
+    a, b, c = st.columns(3)
+    a.metric("Sources loaded", f"{sources.height:,}", border=True)
+    b.metric("Stale sources", f"{stale.height:,}", border=True,
+             help="Older than the cadence at which the source is expected to be refreshed.")
+    c.metric("Validation issues", f"{issues:,}", border=True)
+    for row in stale.iter_rows(named=True):
+        st.warning(f"`{row['source_id']}` is {row['freshness']}: data as of "
+                   f"{_date(row['data_as_of'])}, expected every "
+                   f"{row['expected_cadence_days']} days.", icon=":material/schedule:")
+    shown = [c for c in ("source_id", "type", "freshness", "data_as_of", "age_days",
+                         "expected_cadence_days", "rows", "row_counts", "issues",
+                         "issue_list", "licence", "attribution", "modelled", "simulated",
+                         "loaded_at", "sha256", "notes") if c in sources.columns]
+    data_table(sources.select(shown))
+
+
+def source_licences(sources: pl.DataFrame) -> None:
+    """Sources with their licence, attribution and date, as a reader needs to cite them."""
+    shown = [c for c in ("source_id", "type", "licence", "attribution", "data_as_of",
+                         "modelled", "simulated") if c in sources.columns]
+    data_table(sources.select(shown))
+
+
+def run_health(status: pl.DataFrame) -> None:
+    """Indicator definitions and their last runs, problems first."""
+    invalid = status.filter(pl.col("status") == "invalid")
+    failed = status.filter(pl.col("last_run").is_not_null() & (pl.col("last_run") != "ok"))
+    changed = status.filter((pl.col("status") == "valid") & ~pl.col("up_to_date"))
+    a, b, c, d = st.columns(4)
+    a.metric("Valid definitions", f"{status.height - invalid.height:,}", border=True)
+    b.metric("Invalid definitions", f"{invalid.height:,}", border=True)
+    c.metric("Failed last run", f"{failed.height:,}", border=True)
+    d.metric("Changed since last run", f"{changed.height:,}", border=True,
+             help="The definition file changed after the store was computed: rerun it.")
+    if invalid.height:
+        st.warning(f"{invalid.height} definition files are invalid and were not computed; "
+                   "their problems, with file and line, are listed below.",
+                   icon=":material/rule:")
+        with st.expander(f"Problems of the {invalid.height} invalid definitions"):
+            st.code("\n".join(invalid["problems"].to_list()), language=None, wrap_lines=True)
+    data_table(status.select(
+        "name", "status", "theme", "visibility", "last_run", "run_rows", "run_seconds",
+        "run_at", "up_to_date", "definition_hash", "run_hash", "file", "problems"))
+
+
+# -- provenance --------------------------------------------------------------------------
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%d %b %Y") if value else "unknown"
+
+
+def data_badges(provenance: Provenance) -> None:
+    """A prominent badge when any source is modelled or simulated."""
+    if provenance.simulated:
+        st.badge("Simulated data: not real observations", icon=":material/science:",
+                 color="red")
+    if provenance.modelled:
+        modelled = ", ".join(s.source_id for s in provenance.sources if s.modelled)
+        st.badge(f"Modelled data ({modelled}): estimates, not counts",
+                 icon=":material/model_training:", color="orange")
+
+
+def provenance_footer(provenance: Provenance, *, period: str | None = None) -> None:
+    """Unit, sources with licence and attribution, and the date the data is as of."""
+    parts = [f"**Unit:** {provenance.unit_label}"]
+    if period:
+        parts.append(f"**Period:** {period}")
+    parts.append(f"**Data as of:** {_date(provenance.data_as_of)}")
+    st.caption(" · ".join(parts))
+    sources = "; ".join(
+        f"{s.source_id} ({s.licence}{', ' + s.attribution if s.attribution else ''}; "
+        f"data as of {_date(s.data_as_of)}{'; modelled' if s.modelled else ''}"
+        f"{'; simulated' if s.simulated else ''})"
+        for s in provenance.sources)
+    st.caption(f"**Sources:** {sources or 'none recorded'}")
+
+
+def methodology_panel(method: Methodology, provenance: Provenance) -> None:
+    """The method of an indicator in an expander: standard, deviations, parameters, code."""
+    with st.expander("Methodology", icon=":material/menu_book:"):
+        st.markdown(f"**Standard:** {method.standard}")
+        st.markdown(f"**Deviations from the standard:** {method.deviations}")
+        basis = "denominator" if method.aggregation == "ratio" else "count"
+        st.markdown(f"**Inputs:** {', '.join(f'`{i}`' for i in method.inputs)} · "
+                    f"**Aggregation to larger cells:** {method.aggregation}")
+        st.markdown(f"**Disclosure control:** the public portal shows a cell only when its "
+                    f"{basis} is at least {method.min_count}.")
+        if method.parameters:
+            st.markdown("**Parameters:** " + ", ".join(
+                f"`{k}` = {v}" for k, v in sorted(method.parameters.items())))
+        st.markdown(f"**Definition:** `{method.definition_path}`")
+        st.code(method.code, language=method.code_language)
+        provenance_footer(provenance)

@@ -1,0 +1,40 @@
+"""Analysts: every indicator definition, its validation status, last run and a map preview."""
+
+import streamlit as st
+
+from observatory.ui import loaders, widgets
+
+st.title("Indicator registry")
+st.caption("Every definition under indicators/, valid or not, and its last run on the store.")
+widgets.run_health(loaders.registry_status())
+
+st.subheader("One indicator")
+pick_indicator, pick_period, pick_resolution = st.columns([2, 1, 2])
+with pick_indicator:
+    name = widgets.indicator_picker(loaders.catalogue(with_results=False),
+                                    key="analysts_registry_indicator")
+if name is None:
+    st.stop()
+with pick_period:
+    period = widgets.period_picker(loaders.periods(name), key="analysts_registry_period")
+with pick_resolution:
+    resolution = (widgets.resolution_picker(loaders.resolutions(name, period=period),
+                                            key="analysts_registry_resolution")
+                  if period is not None else None)
+
+method = loaders.methodology(name)
+summary = loaders.summary(name, period=period)
+definition, preview = st.columns(2)
+with definition:
+    st.markdown(summary.description)
+    st.caption(f"Definition: `{method.definition_path}`")
+    st.code(method.definition, language="yaml", wrap_lines=True)
+    st.caption(f"Query ({method.code_language})")
+    st.code(method.code, language=method.code_language, wrap_lines=True)
+with preview:
+    widgets.kpi_card(summary)
+    if resolution is not None:
+        widgets.cell_map_block(loaders.indicator_cells(name, period=period,
+                                                       resolution=resolution))
+    else:
+        widgets.provenance_footer(summary.provenance, period=summary.period)

@@ -1,0 +1,127 @@
+"""One real browser run: every page of every role in headless Chromium, no error on screen.
+
+Starts `streamlit run streamlit_app.py` on a free 127.0.0.1 port against the fixture store,
+opens each page through its URL (`/<url_path>?role=<role>`), waits for the script to
+finish and the map canvas to exist, fails on any Streamlit exception or error alert, and
+saves one screenshot per page. Requests to anywhere but 127.0.0.1 are blocked and fail the
+test: the dashboard must work offline (no basemap, no web fonts, no icons from a CDN).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from observatory.settings import REPO_ROOT, STORE_ENV
+from observatory.ui.navigation import ROLE_PAGES
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ERRORS_ON_SCREEN = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+MAP_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'
+START_TIMEOUT_S = 60
+HEADINGS = {"overview": "Overview", "compare": "Compare areas", "data-health": "Data health",
+            "portal": "Neighbourhood indicators", "about": "About the data",
+            "registry": "Indicator registry", "catalogue": "Data catalogue"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(ui_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Streamlit server on a free local port, reading the fixture store."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, STORE_ENV: str(ui_store)}
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process, log)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_every_page_renders_without_error(server: str, tmp_path_factory) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run the README's test command "
+                    "(`bash scripts/test.sh`), which installs Debian's chromium.")
+    from playwright.sync_api import sync_playwright
+
+    shots = tmp_path_factory.mktemp("screenshots")
+    outside: list[str] = []
+    problems: list[str] = []
+
+    def local_only(route) -> None:
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            page.route("**/*", local_only)
+            for role, entries in ROLE_PAGES.items():
+                for index, entry in enumerate(entries):
+                    path = "" if index == 0 else entry.url_path  # a role's home is at /
+                    page.goto(f"{server}/{path}?role={role.value}")
+                    page.wait_for_selector(SCRIPT_DONE, timeout=30_000)
+                    page.wait_for_selector(MAP_CANVAS, state="attached", timeout=30_000)
+                    page.wait_for_timeout(500)  # let deck.gl draw before the screenshot
+                    page.screenshot(path=str(shots / f"{role.value}-{entry.url_path}.png"))
+                    title = page.locator("h1").first.inner_text(timeout=5_000)
+                    if title.strip() != HEADINGS.get(entry.url_path):
+                        problems.append(f"{role.value}/{entry.url_path}: heading {title!r}")
+                    errors = page.locator(ERRORS_ON_SCREEN)
+                    for i in range(errors.count()):
+                        problems.append(f"{role.value}/{entry.url_path}: "
+                                        f"{errors.nth(i).inner_text()[:500]}")
+        finally:
+            browser.close()
+    print(f"screenshots in {shots}")
+    assert not problems, "\n".join(problems)
+    assert not outside, f"requests left 127.0.0.1: {sorted(set(outside))}"
