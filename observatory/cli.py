@@ -64,7 +64,8 @@ def _ingest_commands(sub: argparse._SubParsersAction) -> None:
     inner = group.add_subparsers(dest="kind", required=True, metavar="KIND")
     for name, connector in sorted(available_connectors().items()):
         parser = _add(inner, name, commands.ingest, f"load {connector.help}")
-        parser.add_argument("path", help="the file to load")
+        parser.add_argument("path", help="the portal's base URL" if connector.takes_url
+                            else "the file to load")
         _indicators_arg(parser)
         for option in connector.options:
             parser.add_argument(f"--{option.name.replace('_', '-')}", dest=f"opt_{option.name}",

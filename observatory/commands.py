@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from observatory import build as builder
-from observatory.connectors import stderr_progress
+from observatory.connectors import connector_named, stderr_progress
 from observatory.datasets import known_datasets
 from observatory.errors import InputError, StoreMissingError
 from observatory.registry import load_registry
@@ -110,7 +110,8 @@ def _folder(args: argparse.Namespace) -> Path | None:
 
 def ingest(args: argparse.Namespace) -> int:
     """Load one file with the named connector, then recompute the indicators."""
-    path, source = store_path(args.store), Path(args.path)
+    path = store_path(args.store)
+    source = args.path if connector_named(args.kind).takes_url else Path(args.path)
     progress = stderr_progress(f"ingest {args.kind}")
     options = {k.removeprefix("opt_"): v for k, v in vars(args).items() if k.startswith("opt_")}
     if builder.is_unchanged(path, args.kind, source, options):

@@ -68,6 +68,7 @@ class Connector:
     ingest: Ingest
     tables: tuple[str, ...] = ()  # the store tables (datasets) it writes
     options: tuple[Option, ...] = ()
+    takes_url: bool = False  # the source is a URL, not a file
     # The provenance id a file and options load as; same id = same source, replaced.
     source_id: Callable[[Path, Options], str] | None = None
 

@@ -57,7 +57,7 @@ class LocalProjection:
     lat0: float
     min_scale: float = 1.0
 
-    def to_xy(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    def to_xy(self, lon: np.ndarray, *, lat: np.ndarray) -> np.ndarray:
         """(m, 2) array of x (east) and y (north) metres."""
         lon = np.asarray(lon, dtype=np.float64)
         lat = np.asarray(lat, dtype=np.float64)
@@ -162,7 +162,7 @@ def graph_from_edges(node_ids: np.ndarray, *, xy: np.ndarray, u: np.ndarray, v: 
     ui, vi = _indices_of(node_ids, u), _indices_of(node_ids, v)
     length = np.asarray(length_m, dtype=np.float64)
     _check_lengths(length)
-    csr = symmetric_csr(ui, vi, length, n=node_ids.shape[0])
+    csr = symmetric_csr(ui, v=vi, length_m=length, n=node_ids.shape[0])
     return WalkGraph(node_ids=node_ids, xy=np.asarray(xy, dtype=np.float64), csr=csr,
                      projection=projection, min_component_nodes=min_component_nodes)
 
@@ -198,8 +198,9 @@ def _check_lengths(length: np.ndarray) -> None:
                            f"length_m (rows {rows}); lengths must be metres >= 0.")
 
 
-def symmetric_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, *, n: int) -> sp.csr_array:
-    """CSR with w on (u, v) and (v, u); of parallel edges the shortest is kept (not the sum).
+def symmetric_csr(u: np.ndarray, *, v: np.ndarray, length_m: np.ndarray,
+                  n: int) -> sp.csr_array:
+    """CSR with the length on (u, v) and (v, u); of parallel edges the shortest is kept.
 
     Self-loops are dropped. Built from the upper triangle: a row of the result is its
     lower-triangle entries (columns < row) followed by its upper ones, both sorted.
@@ -208,7 +209,7 @@ def symmetric_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, *, n: int) -> sp.
     v = np.asarray(v, dtype=np.int64)
     key = np.minimum(u, v) * n + np.maximum(u, v)
     keep = u != v
-    key, w = key[keep], np.asarray(w, dtype=np.float64)[keep]
+    key, w = key[keep], np.asarray(length_m, dtype=np.float64)[keep]
     order = np.argsort(key)
     key, w = key[order], w[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
@@ -255,14 +256,14 @@ def graph_from_store(con: duckdb.DuckDBPyConnection) -> WalkGraph:
     lon, lat = np.asarray(nodes["lon"]), np.asarray(nodes["lat"])
     projection = projection_from_lonlat(lon, lat=lat)
     return graph_from_edges(
-        np.asarray(nodes["node_id"]), xy=projection.to_xy(lon, lat),
+        np.asarray(nodes["node_id"]), xy=projection.to_xy(lon, lat=lat),
         u=np.asarray(edges["u"]), v=np.asarray(edges["v"]),
         length_m=np.asarray(edges["length_m"], dtype=np.float64), projection=projection,
         min_component_nodes=MIN_COMPONENT_NODES,
     )
 
 
-def snap_points(graph: WalkGraph, xy: np.ndarray, *, max_m: float = MAX_SNAP_M) -> Snapped:
+def snap_points(graph: WalkGraph, *, xy: np.ndarray, max_m: float = MAX_SNAP_M) -> Snapped:
     """The nearest snappable node of each point (metres), or -1 farther than `max_m`."""
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     if xy.shape[0] == 0:
@@ -273,7 +274,7 @@ def snap_points(graph: WalkGraph, xy: np.ndarray, *, max_m: float = MAX_SNAP_M) 
     return Snapped(node=node, distance_m=np.asarray(distance, dtype=np.float64))
 
 
-def nodes_within(graph: WalkGraph, xy: np.ndarray, *,
+def nodes_within(graph: WalkGraph, *, xy: np.ndarray,
                  radius_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(point index, node index) of every snappable node within each point's radius."""
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
@@ -287,7 +288,7 @@ def nodes_within(graph: WalkGraph, xy: np.ndarray, *,
     return point, graph.snappable[flat]
 
 
-def boundary_distances(graph: WalkGraph, xy: np.ndarray) -> np.ndarray:
+def boundary_distances(graph: WalkGraph, *, xy: np.ndarray) -> np.ndarray:
     """Straight-line metres from each point to the edge of the network's hull (0 outside).
 
     A walk that leaves the hull is at least this long, so a network distance found inside
@@ -308,30 +309,30 @@ def boundary_distances(graph: WalkGraph, xy: np.ndarray) -> np.ndarray:
     return np.clip(out * scale - ROUNDING_SLACK_M, 0.0, None)
 
 
-def distances_from_sources(graph: WalkGraph, nodes: np.ndarray, *, offsets_m: np.ndarray,
+def distances_from_sources(graph: WalkGraph, *, sources: np.ndarray, offsets_m: np.ndarray,
                            limit_m: float, contracted: bool = True) -> np.ndarray:
     """Shortest walk (m) from any source to every node, the source's offset included.
 
-    `nodes` are source node indices and `offsets_m` the walk from each source to its node
+    `sources` are node indices and `offsets_m` the walk from each source to its node
     (its snap distance). Nodes farther than `limit_m` get inf; with no source, all do.
     `contracted` runs Dijkstra on the graph without its chains of degree-2 nodes and
     fills those in afterwards (same result, about twice as fast on street networks).
     """
-    nodes = np.asarray(nodes, dtype=np.int64).reshape(-1)
+    nodes = np.asarray(sources, dtype=np.int64).reshape(-1)
     offsets = np.asarray(offsets_m, dtype=np.float64).reshape(-1)
     if nodes.size == 0:
         return np.full(graph.n_nodes, np.inf)
     if not contracted:
-        return dijkstra_from(graph.csr, nodes, offsets_m=offsets, limit_m=limit_m)
-    return graph.core.distances(nodes, offsets_m=offsets, limit_m=limit_m)
+        return dijkstra_from(graph.csr, sources=nodes, offsets_m=offsets, limit_m=limit_m)
+    return graph.core.distances(sources=nodes, offsets_m=offsets, limit_m=limit_m)
 
 
-def dijkstra_from(csr: sp.csr_array, nodes: np.ndarray, *, offsets_m: np.ndarray,
+def dijkstra_from(csr: sp.csr_array, *, sources: np.ndarray, offsets_m: np.ndarray,
                   limit_m: float) -> np.ndarray:
     """One Dijkstra run from a virtual node joined to each source by an edge of its offset."""
     n = csr.shape[0]
     best = np.full(n, np.inf)
-    np.minimum.at(best, nodes, offsets_m)  # one super-source edge per node: the shortest
+    np.minimum.at(best, sources, offsets_m)  # one super-source edge per node: the shortest
     targets = np.flatnonzero(np.isfinite(best))
     index_type = csr.indices.dtype
     indptr = np.append(csr.indptr, csr.indptr[-1] + targets.size).astype(index_type)
@@ -365,15 +366,16 @@ class ContractedGraph:
     chain_start: np.ndarray  # per inner node: position in `inner` of its chain's first node
     chain_size: np.ndarray  # per inner node: number of inner nodes of its chain
 
-    def distances(self, nodes: np.ndarray, *, offsets_m: np.ndarray,
+    def distances(self, *, sources: np.ndarray, offsets_m: np.ndarray,
                   limit_m: float) -> np.ndarray:
         """Same contract as `distances_from_sources` on the full graph."""
+        nodes = sources
         on_core = self.core_index[nodes] >= 0
         k = self.slot[nodes[~on_core]]  # sources inside chains enter the core at both ends
         off = offsets_m[~on_core]
         core_d = dijkstra_from(
-            self.csr, np.concatenate([self.core_index[nodes[on_core]], self.end_a[k],
-                                      self.end_b[k]]),
+            self.csr, sources=np.concatenate([self.core_index[nodes[on_core]], self.end_a[k],
+                                              self.end_b[k]]),
             offsets_m=np.concatenate([offsets_m[on_core], off + self.pos[k],
                                       off + self.length[k] - self.pos[k]]),
             limit_m=limit_m)
@@ -420,8 +422,8 @@ def contracted_from_csr(csr: sp.csr_array) -> ContractedGraph:
     ring = end_a[chain_ids] == end_b[chain_ids]  # a loop back to the same core node
     core_csr = symmetric_csr(
         core_index[np.r_[rows[between], a_core[~ring]]],
-        core_index[np.r_[cols[between], b_core[~ring]]],
-        np.r_[data[between], total[chain_ids][~ring]], n=core_nodes.size)
+        v=core_index[np.r_[cols[between], b_core[~ring]]],
+        length_m=np.r_[data[between], total[chain_ids][~ring]], n=core_nodes.size)
     return _with_inner(core_nodes, core_csr, core_index, labels=labels, inner=inner,
                        from_a=from_a, ends=(end_a, end_b, total))
 

@@ -1,0 +1,99 @@
+"""The reusable accessibility model: a graph, snapped origins and one distance field per target.
+
+Built once from the store, then updated one target at a time: a scenario that adds or
+removes a service calls `with_services` for that target only, which re-runs a single
+shortest-path search and leaves the graph, the snapping and the other targets alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+
+from observatory.accessibility.points import (
+    Origins,
+    Services,
+    centres_from_store,
+    origins_from_store,
+    services_from_store,
+)
+from observatory.accessibility.targets import SEARCH_LIMIT_M, TARGETS, Target
+from observatory.network import MAX_SNAP_M, WalkGraph, distances_from_sources, graph_from_store
+
+
+@dataclass(eq=False)
+class AccessModel:
+    """Walking distances from every origin to the nearest service of each target."""
+
+    graph: WalkGraph
+    origins: Origins  # residents
+    centres: Origins  # study-cell centres (the map)
+    limit_m: float = SEARCH_LIMIT_M
+    services: dict[str, Services] = field(default_factory=dict)
+    node_distances: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def with_services(self, services: Services) -> None:
+        """Set one target's services and recompute that target's distances only."""
+        ok = services.snap.ok
+        self.services[services.target] = services
+        self.node_distances[services.target] = distances_from_sources(
+            self.graph, sources=services.snap.node[ok], offsets_m=services.snap.distance_m[ok],
+            limit_m=self.limit_m)
+
+    def distances(self, target: str, *, origins: Origins | None = None) -> np.ndarray:
+        """Metres from each origin to the nearest service (inf: none within the limit).
+
+        The walk counts the origin's snap distance, the network and the service's snap
+        distance; an origin that could not be snapped gets inf.
+        """
+        points = self.origins if origins is None else origins
+        node = points.snap.node
+        out = np.full(points.size, np.inf)
+        ok = node >= 0
+        out[ok] = self.node_distances[target][node[ok]] + points.snap.distance_m[ok]
+        out[out > self.limit_m] = np.inf
+        return out
+
+    def snap_issues(self) -> list[str]:
+        """One message per origin or service too far from the network to be snapped."""
+        issues = [_origin_issue(self.origins, i) for i in np.flatnonzero(~self.origins.snap.ok)]
+        if off := int((~self.centres.snap.ok).sum()):
+            issues.append(f"walk access: {off} cells have no walkable node within "
+                          f"{MAX_SNAP_M:.0f} m of their centre; the map shows no walking time "
+                          "there (see walk_access_cells.on_network).")
+        for services in self.services.values():
+            reached = set(services.ids[services.snap.ok].tolist())
+            for i in np.flatnonzero(~services.snap.ok):
+                if services.ids[i] not in reached:
+                    issues.append(_service_issue(services, i))
+        return issues
+
+
+def _origin_issue(origins: Origins, i: int) -> str:
+    return (f"walk access: origin {origins.ids[i]} ({origins.kind[i]}, "
+            f"{origins.residents[i]:.1f} residents) at lon {origins.lon[i]:.6f}, "
+            f"lat {origins.lat[i]:.6f} is {origins.snap.distance_m[i]:.0f} m from the nearest "
+            f"walkable node (limit {MAX_SNAP_M:.0f} m); its residents count as uncertain. "
+            "Check the building's position or extend the extract's walking network.")
+
+
+def _service_issue(services: Services, i: int) -> str:
+    return (f"walk access: service {services.ids[i]} ({services.target}) at lon "
+            f"{services.lon[i]:.6f}, lat {services.lat[i]:.6f} is "
+            f"{services.snap.distance_m[i]:.0f} m from the nearest walkable node (limit "
+            f"{MAX_SNAP_M:.0f} m); left out. Check its position in OpenStreetMap or the "
+            "extract's walking network.")
+
+
+def model_from_store(con: duckdb.DuckDBPyConnection, *,
+                     targets: tuple[Target, ...] = TARGETS,
+                     limit_m: float = SEARCH_LIMIT_M) -> AccessModel:
+    """Build the graph, snap origins and cell centres, and compute every target."""
+    graph = graph_from_store(con)
+    model = AccessModel(graph=graph, origins=origins_from_store(con, graph=graph),
+                        centres=centres_from_store(con, graph=graph), limit_m=limit_m)
+    for target in targets:
+        model.with_services(services_from_store(con, graph=graph, target=target))
+    return model

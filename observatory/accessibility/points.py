@@ -1,0 +1,188 @@
+"""Origins (where residents live) and services (where they walk to), read from the store.
+
+Origins are residential buildings, each weighted by its residents scaled so that every
+cell's buildings add up to `population_cells` exactly (the identity for the modelled
+population; a dasymetric split when a population grid is loaded), plus the centre of each
+populated cell without a residential building. The centre of every study cell is a
+separate origin set that gives each cell of the map a walking time.
+
+Parks are polygons the store keeps as one representative point and an area. Their
+access points are that point plus every (snappable) network node inside the circle of
+the park's area around it: a stand-in for the park's edge, entered at distance 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import duckdb
+import h3
+import numpy as np
+
+from observatory.accessibility.targets import Target
+from observatory.network import (
+    NetworkError,
+    Snapped,
+    WalkGraph,
+    boundary_distances,
+    nodes_within,
+    snap_points,
+)
+from observatory.store import table_names
+
+
+@dataclass(frozen=True)
+class Origins:
+    """Points walks start from, snapped to the graph."""
+
+    ids: np.ndarray  # str: `way/123`, `node/45`, `cell/8a...`
+    kind: np.ndarray  # str: building | cell_centre (residents) or map_centre (the map)
+    h3_cell: np.ndarray  # int64
+    residents: np.ndarray  # float64 (0 for map centres)
+    lon: np.ndarray
+    lat: np.ndarray
+    snap: Snapped
+    certain_within_m: np.ndarray  # distance to the extract's edge; 0 when not snapped
+
+    @property
+    def size(self) -> int:
+        """Number of origins."""
+        return int(self.ids.shape[0])
+
+
+@dataclass(frozen=True)
+class Services:
+    """The access points of one target's services, snapped to the graph."""
+
+    target: str
+    ids: np.ndarray  # str poi_id (several rows per park)
+    kind: np.ndarray  # str: poi | park_area_node
+    lon: np.ndarray
+    lat: np.ndarray
+    snap: Snapped
+    radius_m: np.ndarray  # a park's equal-area radius on its point, else 0
+
+
+_ORIGINS_SQL = """
+WITH b AS (
+    SELECT r.osm_type, r.osm_id, r.h3_cell, r.residents, g.lon, g.lat
+    FROM building_residents AS r JOIN osm_buildings AS g USING (osm_type, osm_id)
+    WHERE r.residents > 0 AND g.lon IS NOT NULL AND g.lat IS NOT NULL
+), cell_total AS (SELECT h3_cell, sum(residents) AS total FROM b GROUP BY h3_cell)
+SELECT b.osm_type || '/' || b.osm_id AS id, 'building' AS kind, b.h3_cell,
+       b.residents * p.population / t.total AS residents, b.lon, b.lat
+FROM b JOIN cell_total AS t USING (h3_cell) JOIN population_cells AS p USING (h3_cell)
+WHERE p.population > 0
+UNION ALL
+SELECT 'cell/' || h3_hex(p.h3_cell), 'cell_centre', p.h3_cell, p.population, NULL, NULL
+FROM population_cells AS p
+WHERE p.population > 0 AND p.h3_cell NOT IN (SELECT h3_cell FROM cell_total)
+ORDER BY 1
+"""
+_NO_BUILDINGS_SQL = """
+SELECT 'cell/' || h3_hex(h3_cell) AS id, 'cell_centre' AS kind, h3_cell,
+       population AS residents, NULL::DOUBLE AS lon, NULL::DOUBLE AS lat
+FROM population_cells WHERE population > 0 ORDER BY 1
+"""
+
+
+def origins_from_store(con: duckdb.DuckDBPyConnection, *, graph: WalkGraph) -> Origins:
+    """Residents' origins: buildings, else populated cells' centres."""
+    tables = set(table_names(con))
+    has_buildings = {"building_residents", "osm_buildings"} <= tables
+    rows = con.sql(_ORIGINS_SQL if has_buildings else _NO_BUILDINGS_SQL).fetchnumpy()
+    lon, lat = _fill_centres(np.asarray(rows["h3_cell"], dtype=np.int64),
+                             _floats(rows["lon"]), _floats(rows["lat"]))
+    return _origins(graph, rows, lon=lon, lat=lat)
+
+
+def centres_from_store(con: duckdb.DuckDBPyConnection, *, graph: WalkGraph) -> Origins:
+    """The centre of every study or populated cell, with no residents: the map's times."""
+    rows = con.sql(
+        "SELECT 'cell/' || h3_hex(h3_cell) AS id, 'map_centre' AS kind, h3_cell, "
+        "0.0 AS residents, lon, lat FROM study_cells UNION ALL "
+        "SELECT 'cell/' || h3_hex(h3_cell), 'map_centre', h3_cell, 0.0, NULL, NULL "
+        "FROM population_cells WHERE h3_cell NOT IN (SELECT h3_cell FROM study_cells) "
+        "ORDER BY h3_cell").fetchnumpy()
+    lon, lat = _fill_centres(np.asarray(rows["h3_cell"], dtype=np.int64),
+                             _floats(rows["lon"]), _floats(rows["lat"]))
+    return _origins(graph, rows, lon=lon, lat=lat)
+
+
+def _floats(column: object) -> np.ndarray:
+    values = np.ma.filled(np.ma.asarray(column, dtype=np.float64), np.nan)
+    return np.asarray(values, dtype=np.float64)
+
+
+def _fill_centres(cells: np.ndarray, lon: np.ndarray,
+                  lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    for i in np.flatnonzero(np.isnan(lon) | np.isnan(lat)):
+        lat[i], lon[i] = h3.cell_to_latlng(h3.int_to_str(int(cells[i])))
+    return lon, lat
+
+
+def _origins(graph: WalkGraph, rows: dict[str, object], *, lon: np.ndarray,
+             lat: np.ndarray) -> Origins:
+    xy = _to_xy(graph, lon, lat)
+    snap = snap_points(graph, xy=xy)
+    within = np.where(snap.ok, boundary_distances(graph, xy=xy), 0.0)
+    return Origins(
+        ids=np.asarray(rows["id"], dtype=object), kind=np.asarray(rows["kind"], dtype=object),
+        h3_cell=np.asarray(rows["h3_cell"], dtype=np.int64),
+        residents=_floats(rows["residents"]), lon=lon, lat=lat, snap=snap,
+        certain_within_m=within,
+    )
+
+
+def _to_xy(graph: WalkGraph, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    if graph.projection is None:
+        raise NetworkError("this walking graph has no lon/lat projection, so points cannot be "
+                           "placed on it; build it with `graph_from_store` (or pass "
+                           "`projection=` to `graph_from_edges`).")
+    return graph.projection.to_xy(lon, lat=lat)
+
+
+def services_from_store(con: duckdb.DuckDBPyConnection, *, graph: WalkGraph,
+                        target: Target) -> Services:
+    """The snapped access points of one target's points of interest."""
+    rows = con.sql(
+        "SELECT poi_id, lon, lat, area_m2 FROM osm_pois WHERE category = $category "
+        "AND ($capacity IS NULL OR pt_capacity = $capacity) AND lon IS NOT NULL "
+        "AND lat IS NOT NULL ORDER BY poi_id",
+        params={"category": target.category, "capacity": target.pt_capacity},
+    ).fetchnumpy()
+    ids = np.asarray(rows["poi_id"], dtype=object)
+    lon, lat = _floats(rows["lon"]), _floats(rows["lat"])
+    services = services_from_points(graph, target=target.name, ids=ids, lon=lon, lat=lat)
+    if target.category != "park":
+        return services
+    return with_park_area_nodes(services, graph=graph, area_m2=_floats(rows["area_m2"]))
+
+
+def services_from_points(graph: WalkGraph, *, target: str, ids: np.ndarray, lon: np.ndarray,
+                         lat: np.ndarray) -> Services:
+    """Services at given points (e.g. a scenario's new facility), snapped to the graph."""
+    lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    snap = snap_points(graph, xy=_to_xy(graph, lon, lat))
+    return Services(target=target, ids=np.asarray(ids, dtype=object),
+                    kind=np.full(len(ids), "poi", dtype=object), lon=lon, lat=lat, snap=snap,
+                    radius_m=np.zeros(len(ids)))
+
+
+def with_park_area_nodes(parks: Services, *, graph: WalkGraph,
+                         area_m2: np.ndarray) -> Services:
+    """Add, for each park, the network nodes within its equal-area circle (at distance 0)."""
+    radius = np.sqrt(np.nan_to_num(area_m2, nan=0.0) / np.pi)
+    park_index, nodes = nodes_within(graph, xy=_to_xy(graph, parks.lon, parks.lat),
+                                     radius_m=radius)
+    if nodes.size == 0:
+        return replace(parks, radius_m=radius)
+    lon, lat = graph.projection.to_lonlat(graph.xy[nodes])  # type: ignore[union-attr]
+    return Services(
+        target=parks.target, ids=np.r_[parks.ids, parks.ids[park_index]],
+        kind=np.r_[parks.kind, np.full(nodes.size, "park_area_node", dtype=object)],
+        lon=np.r_[parks.lon, lon], lat=np.r_[parks.lat, lat],
+        snap=Snapped(node=np.r_[parks.snap.node, nodes],
+                     distance_m=np.r_[parks.snap.distance_m, np.zeros(nodes.size)]),
+        radius_m=np.r_[radius, np.zeros(nodes.size)],
+    )
