@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from observatory.accessibility import compute_walk_access
 from observatory.connectors import Progress, connector_named, silent_progress
 from observatory.datasets import known_datasets
 from observatory.population import model_population
@@ -28,6 +29,9 @@ from observatory.store import (
     set_meta,
     write_session,
 )
+
+# Sources whose load changes the walking network, the services or the residents.
+DERIVES_WALK_ACCESS = ("osm", "population")
 
 
 def default_pbf() -> Path:
@@ -50,7 +54,15 @@ def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path | str,
         if not has_grid:
             record_source(con, model_population(con))
             progress("modelled population from building floor area")
+    if kind in DERIVES_WALK_ACCESS and has_network(con):
+        record_source(con, compute_walk_access(con, progress=progress))
     return record
+
+
+def has_network(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store holds a walking network (an OSM extract was loaded)."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_name = 'osm_edges'").fetchall()[0][0])
 
 
 def is_unchanged(store: Path, kind: str, path: Path | str,

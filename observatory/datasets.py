@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import duckdb
 
+from observatory.accessibility.tables import TABLES as WALK_ACCESS_TABLES
 from observatory.connectors import available_connectors
 from observatory.store import table_names
 
-# Tables the core derives from loaded sources.
-CORE_DATASETS = ("population_cells", "building_residents", "study_cells")
+# Tables the core derives from loaded sources (walk access: observatory/accessibility).
+CORE_DATASETS = ("population_cells", "building_residents", "study_cells", *WALK_ACCESS_TABLES)
 # Tables that are bookkeeping, not inputs.
 INTERNAL_TABLES = ("sources", "store_meta", "indicator_results", "indicator_runs")
 
