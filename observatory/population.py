@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import duckdb
 
-from observatory.store import SourceRecord, now_utc
+from observatory.store import SourceRecord, inputs_as_of
 
 DEFAULT_LEVELS = 5.0
 MIXED_USE_SHARE = 0.5
@@ -69,9 +69,6 @@ def model_population(con: duckdb.DuckDBPyConnection) -> SourceRecord:
         """,
         {"method": METHOD, "source": SOURCE_ID},
     )
-    as_of = con.execute(
-        "SELECT max(data_as_of) FROM sources WHERE type = 'osm_pbf'"
-    ).fetchall()[0][0]
     cells, total = con.execute(
         "SELECT count(*), coalesce(sum(population), 0) FROM population_cells"
     ).fetchall()[0]
@@ -80,5 +77,6 @@ def model_population(con: duckdb.DuckDBPyConnection) -> SourceRecord:
         licence="ODbL-1.0 (derived from OpenStreetMap)", sha256="-",
         row_counts={"population_cells": int(cells), "building_residents": int(
             con.execute("SELECT count(*) FROM building_residents").fetchall()[0][0])},
-        modelled=True, data_as_of=as_of or now_utc(), notes=f"{total:.0f} residents. {METHOD_TEXT}",
+        modelled=True, data_as_of=inputs_as_of(con, ("osm_pbf",)),
+        notes=f"{total:.0f} residents. {METHOD_TEXT}",
     )

@@ -212,3 +212,10 @@ def options_json(options: object) -> str:
         return "{}"
     kept = {k: v for k, v in sorted(options.items()) if v is not None}
     return json.dumps(kept, sort_keys=True, default=str)
+
+
+def inputs_as_of(con: duckdb.DuckDBPyConnection, types: tuple[str, ...]) -> datetime:
+    """What derived data is "as of": the newest data among its input sources' types."""
+    row = con.execute("SELECT max(data_as_of) FROM sources WHERE type IN $types",
+                      {"types": list(types)}).fetchall()[0]
+    return row[0] or now_utc()

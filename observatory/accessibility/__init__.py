@@ -28,7 +28,7 @@ from observatory.accessibility.targets import (
     uncertain_companion,
 )
 from observatory.network import MAX_SNAP_M, MIN_COMPONENT_NODES
-from observatory.store import SourceRecord, now_utc
+from observatory.store import SourceRecord, inputs_as_of
 
 __all__ = [
     "FUNCTIONS", "MAX_MINUTES", "SEARCH_LIMIT_M", "SLOW_WALK_SPEED_KMH", "SOURCE_ID",
@@ -74,6 +74,6 @@ def compute_walk_access(con: duckdb.DuckDBPyConnection, *,
         source_id=SOURCE_ID, type="derived", path="osm_nodes, osm_edges, osm_pois, "
         "population_cells, building_residents",
         licence="ODbL-1.0 (derived from OpenStreetMap)", sha256="-", row_counts=counts,
-        modelled=True, data_as_of=now_utc(), issues=issues,
+        modelled=True, data_as_of=inputs_as_of(con, ("osm_pbf", "population")), issues=issues,
         notes=f"{residents:.0f} residents at {model.origins.size} origins. {METHOD_TEXT}",
     )

@@ -75,16 +75,24 @@ def legend_labels(values: Sequence[float | None], breaks: Sequence[float]) -> li
         index = class_of(value, breaks)
         if index is not None:
             members.setdefault(index, []).append(float(value))  # type: ignore[arg-type]
-    labels = []
-    for index in range(max(len(breaks) - 1, 1)):
-        found = members.get(index)
-        if not found:
-            labels.append("–")
-            continue
-        low, high = min(found), max(found)
-        labels.append(format_value(low) if low == high
-                      else f"{format_value(low)}–{format_value(high)}")
+    ranges = [(min(found), max(found)) if (found := members.get(index)) else None
+              for index in range(max(len(breaks) - 1, 1))]
+    for digits in (None, 3, 4, 5, 6):  # more digits until the classes read apart
+        labels = [_range_label(bounds, digits=digits) for bounds in ranges]
+        shown = [label for label in labels if label != "–"]
+        if len(set(shown)) == len(shown):
+            break
     return labels
+
+
+def _range_label(bounds: tuple[float, float] | None, *, digits: int | None) -> str:
+    if bounds is None:
+        return "–"
+    if digits is None:
+        low, high = format_value(bounds[0]), format_value(bounds[1])
+    else:
+        low, high = f"{bounds[0]:,.{digits}g}", f"{bounds[1]:,.{digits}g}"
+    return low if low == high else f"{low}–{high}"
 
 
 def format_value(value: float | None, *, unit: str = "") -> str:
