@@ -30,6 +30,11 @@ def viridis(t: float) -> tuple[int, int, int]:
     return tuple(round(x + (y - x) * frac) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
+def _clean(value: float) -> float:
+    """The value to 10 significant digits, so float noise (5.999999999999999) makes no class."""
+    return float(f"{value:.10g}")
+
+
 def _quantiles(data: Sequence[float], classes: int) -> list[float]:
     return [data[min(len(data) - 1, round(q * (len(data) - 1) / classes))]
             for q in range(classes + 1)]
@@ -42,7 +47,7 @@ def class_breaks(values: Sequence[float | None], *, classes: int = CLASSES) -> l
     of its own and the other values share the remaining classes, so a map of a sparse
     indicator does not collapse into two colours.
     """
-    data = sorted(v for v in values if v is not None and not math.isnan(v))
+    data = sorted(_clean(v) for v in values if v is not None and not math.isnan(v))
     if not data:
         return []
     lowest = data[0]
@@ -62,6 +67,7 @@ def class_of(value: float | None, breaks: Sequence[float]) -> int | None:
     """The class index of `value` (None when missing); the top bound closes the last class."""
     if value is None or math.isnan(value) or not breaks:
         return None
+    value = _clean(value)
     for index in range(1, len(breaks) - 1):
         if value < breaks[index]:
             return index - 1
