@@ -179,7 +179,8 @@ def _gaps(path: Path, frame: pl.DataFrame, issues: list[str]) -> None:
         longest = gaps.sort("step", descending=True).row(0, named=True)
         station = frame.filter(pl.col(LINE) == longest[LINE])["station_id"][0]
         issues.append(
-            f"{path}: {gaps.height} gaps longer than {GAP_FACTOR}× the usual interval; the "
+            f"{path}: {gaps.height} gap{'s' if gaps.height > 1 else ''} longer than "
+            f"{GAP_FACTOR}× the usual interval; the "
             f"longest is {longest['step']} at station {station} before "
             f"{longest['time']:%Y-%m-%d %H:%M} UTC (line {longest[LINE]}); not filled.")
 

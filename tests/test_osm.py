@@ -53,7 +53,7 @@ def test_every_spatial_row_has_a_resolution_10_cell(helsinki_store: Path) -> Non
 
 def test_provenance(helsinki_store: Path) -> None:
     rows = _rows(helsinki_store, "SELECT source_id, licence, sha256, row_counts, simulated, "
-                 "modelled, data_as_of FROM sources ORDER BY 1")
+                 "modelled, data_as_of FROM sources WHERE NOT simulated ORDER BY 1")
     walk, osm, population = rows
     assert walk[0] == "derived:walk_access" and walk[5] is True
     assert osm[0] == "osm:Helsinki" and osm[1] == "ODbL-1.0" and len(osm[2]) == 64
@@ -61,6 +61,15 @@ def test_provenance(helsinki_store: Path) -> None:
     assert osm[4] is False and osm[5] is False
     assert osm[6].year == 2019
     assert population[5] is True and population[4] is False
+
+
+def test_simulated_feeds_are_flagged(helsinki_store: Path) -> None:
+    rows = _rows(helsinki_store, "SELECT source_id, type, path, licence FROM sources "
+                 "WHERE simulated ORDER BY 1")
+    assert [r[0] for r in rows] == [
+        "service_requests:simulated_service_requests", "timeseries:simulated_sensors:no2",
+        "timeseries:simulated_sensors:pm25", "timeseries:simulated_sensors:temperature"]
+    assert all("simulated.py" in r[2] and "simulated" in r[3] for r in rows)
 
 
 def test_public_transport_capacity_classes(helsinki_store: Path) -> None:

@@ -3,7 +3,8 @@
 Each definition yields one row per base cell (`h3_cell`, `value`, and `numerator` /
 `denominator` for ratios). The engine checks that contract, then rolls cells up to their
 parents down to resolution 7 and to the whole area (resolution and h3_cell NULL):
-ratios by summing numerators and denominators, counts by summing values.
+ratios by summing numerators and denominators, counts by summing values, worst-place
+measures (`max`, e.g. hours above a legal limit at the worst station) by their maximum.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _rollup_sql(spec_aggregation: str, scale: float) -> str:
         value = (f"CASE WHEN sum(denominator) > 0 "
                  f"THEN {scale!r} * sum(numerator) / sum(denominator) END")
     else:
-        value = "sum(value)"
+        value = f"{spec_aggregation}(value)"  # sum or max
     return f"{value} AS value, sum(numerator) AS numerator, sum(denominator) AS denominator"
 
 

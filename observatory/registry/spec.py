@@ -8,19 +8,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Unit = Literal["percent", "per_1k", "per_km2", "count", "residents", "minutes", "index", "ratio"]
+Unit = Literal["percent", "per_1k", "per_km2", "count", "residents", "minutes", "index", "ratio",
+               "ug_m3", "hours", "days"]
 Theme = Literal["accessibility", "mobility", "climate", "services", "land_use", "population"]
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
 Period = Literal["year", "quarter", "month", "day"]
 # How cells combine into their parents: `ratio` sums numerators and denominators (a share
-# is never averaged); `sum` adds values (counts).
-Aggregation = Literal["ratio", "sum"]
+# is never averaged); `sum` adds values (counts); `max` keeps the worst place (exceedances
+# of a limit that applies at every station).
+Aggregation = Literal["ratio", "sum", "max"]
 UNIT_SCALE: dict[str, float] = {"percent": 100.0, "per_1k": 1000.0, "per_km2": 1_000_000.0}
 UNIT_LABELS: dict[str, str] = {
     "percent": "%", "per_1k": "per 1,000 residents", "per_km2": "per km²", "count": "count",
     "residents": "residents", "minutes": "minutes", "index": "index", "ratio": "ratio",
+    "ug_m3": "µg/m³", "hours": "hours", "days": "days",
 }
-MEASURE_SUFFIXES = ("_share", "_minutes", "_count", "_per_1k", "_per_km2", "_index")
+MEASURE_SUFFIXES = ("_share", "_minutes", "_count", "_per_1k", "_per_km2", "_index", "_ug_m3")
 
 
 class _Closed(BaseModel):

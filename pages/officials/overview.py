@@ -5,19 +5,20 @@ import streamlit as st
 from observatory.ui import loaders, widgets
 
 st.title("Overview")
-st.caption("Headline indicators for the whole study area, with their targets where declared.")
-
-period = widgets.period_picker(loaders.periods(), key="officials_overview_period")
-if period is None:
-    st.stop()
-widgets.scorecard(loaders.scorecard(period=period))
+st.caption("Headline indicators for the whole study area, each at its latest period, with "
+           "their targets where declared.")
+widgets.scorecard(loaders.scorecard())
 
 st.subheader("Where")
-pick_indicator, pick_resolution = st.columns([3, 2])
+pick_indicator, pick_period, pick_resolution = st.columns([3, 1, 2])
 with pick_indicator:
     name = widgets.indicator_picker(loaders.catalogue(headline_only=True),
                                     key="officials_overview_indicator")
 if name is None:
+    st.stop()
+with pick_period:
+    period = widgets.period_picker(loaders.periods(name), key="officials_overview_period")
+if period is None:
     st.stop()
 with pick_resolution:
     resolution = widgets.resolution_picker(loaders.resolutions(name, period=period),

@@ -1,0 +1,33 @@
+-- Exceedances of a limit at each station and year: hours whose mean is above `$limit`
+-- (`$period_kind` = 'hour') or days whose 24-hour mean is above it ('day'). Every cell
+-- shows its nearest station; parents and the whole area keep the worst station
+-- (aggregation: max), because a limit value applies at every station.
+WITH stations AS (
+    SELECT series_id, lat, lon
+    FROM sensor_series
+    WHERE variable = $variable AND location_flag = 'ok'
+),
+nearest AS (
+    SELECT c.h3_cell,
+           arg_min(s.series_id, pow(c.lat - s.lat, 2)
+                   + pow((c.lon - s.lon) * cos(radians(c.lat)), 2)) AS series_id
+    FROM study_cells AS c CROSS JOIN stations AS s
+    GROUP BY c.h3_cell
+),
+periods AS (
+    SELECT series_id,
+           CASE $period_kind WHEN 'hour' THEN date_trunc('hour', hour)
+                ELSE date_trunc('day', hour) END AS slot,
+           sum(mean * n) / sum(n) AS slot_mean, count(*) AS hours
+    FROM sensor_readings_hourly JOIN stations USING (series_id)
+    GROUP BY ALL
+),
+yearly AS (
+    SELECT series_id, CAST(year(slot) AS VARCHAR) AS period,
+           count(*) FILTER (WHERE slot_mean > $limit) AS exceedances,
+           sum(hours) AS hours
+    FROM periods GROUP BY ALL
+)
+SELECT n.h3_cell, y.period, CAST(y.exceedances AS DOUBLE) AS value
+FROM nearest AS n JOIN yearly AS y USING (series_id)
+WHERE y.hours >= $min_hours
