@@ -16,7 +16,7 @@ from observatory.datasets import known_datasets
 from observatory.errors import InputError, StoreMissingError
 from observatory.registry import load_registry
 from observatory.settings import REPO_ROOT, indicators_dir, store_path
-from observatory.store import connect_read, read_frame, write_session
+from observatory.store import connect_read, write_session
 
 
 def _json_out(payload: object) -> None:
@@ -179,22 +179,25 @@ def indicators_compute(args: argparse.Namespace) -> int:
 
 
 def datasets_list(args: argparse.Namespace) -> int:
-    """Every source in the store with its provenance."""
+    """Every source in the store with its provenance, freshness and validation issues."""
+    from observatory.views.datasets import sources_catalogue
+
     con = connect_read(_existing_store(args))
-    frame = read_frame(con, "SELECT * FROM sources ORDER BY source_id")
-    con.close()
-    rows = frame.to_dicts()
+    try:
+        frame = sources_catalogue(con)
+        issues = dict(con.execute("SELECT source_id, issues FROM sources").fetchall())
+    finally:
+        con.close()
+    rows = frame.drop("issue_list").to_dicts()
     for row in rows:
-        row["row_counts"] = json.loads(row["row_counts"])
-        row["issues"] = json.loads(row["issues"])
+        row["issues"] = json.loads(issues[row["source_id"]])
     if args.json:
         _json_out(rows)
-    else:
-        for row in rows:
-            flags = " simulated" if row["simulated"] else (" modelled" if row["modelled"] else "")
-            total = sum(row["row_counts"].values())
-            print(f"{row['source_id']:40} {row['type']:18} {total:>8} rows  "
-                  f"{row['licence']}{flags}  issues: {len(row['issues'])}")
+        return 0
+    for row in rows:
+        flags = " simulated" if row["simulated"] else (" modelled" if row["modelled"] else "")
+        print(f"{row['source_id']:45} {row['type']:17} {row['rows']:>9,} rows  "
+              f"{row['freshness']:24} {row['licence']}{flags}  issues: {len(row['issues'])}")
     return 0
 
 
