@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -38,27 +39,59 @@ def _open(url: str, *, timeout: float) -> bytes:
         return response.read()
 
 
-def get_json(url: str, *, timeout: float = TIMEOUT_S, retries: int = RETRIES,
-             backoff: float = BACKOFF_S) -> Any:
-    """GET a JSON document, retrying timeouts, connection errors and 429/5xx answers."""
+def _detail(body: bytes) -> str:
+    """The portal's own words in an error answer: CKAN's or Opendatasoft's message, else text."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict):  # CKAN: {"__type": …, "message": …} or {field: [problems]}
+            rest = error.get("message") or "; ".join(
+                f"{k}: {v}" for k, v in error.items() if k != "__type")
+            return f"{error['__type']}: {rest}" if error.get("__type") else str(rest)
+        if isinstance(payload.get("message"), str):  # Opendatasoft: {"error_code", "message"}
+            return payload["message"]
+    return text[:300]
+
+
+def _parsed(url: str, body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise PortalError(f"{url}: the answer is not JSON ({exc.msg} at line {exc.lineno}; it "
+                          f"begins {body[:60].decode('utf-8', 'replace')!r}).") from exc
+    except UnicodeDecodeError as exc:
+        raise PortalError(f"{url}: the answer is not JSON (not UTF-8 text).") from exc
+
+
+def get_json(url: str, *, timeout: float | None = None, retries: int | None = None,
+             backoff: float | None = None) -> Any:
+    """GET a JSON document, retrying timeouts, connection errors and 429/5xx answers.
+
+    The defaults are TIMEOUT_S, RETRIES and BACKOFF_S, read at each call.
+    """
     if not url.startswith(("http://", "https://")):
         raise InputError(f"{url}: not an http(s) URL.")
+    timeout = TIMEOUT_S if timeout is None else timeout
+    retries = RETRIES if retries is None else retries
+    backoff = BACKOFF_S if backoff is None else backoff
     last = ""
     for attempt in range(retries + 1):
         try:
-            body = _open(url, timeout=timeout)
-            return json.loads(body)
+            return _parsed(url, _open(url, timeout=timeout))
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:300]
+            with exc:
+                detail = _detail(exc.read())
             if exc.code not in RETRY_STATUS:
                 raise PortalError(f"{url}: the portal answered HTTP {exc.code} ({detail}).") \
                     from exc
             last = f"HTTP {exc.code}"
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            last = str(getattr(exc, "reason", exc))
-        except json.JSONDecodeError as exc:
-            raise PortalError(f"{url}: the answer is not JSON ({exc.msg} at line "
-                              f"{exc.lineno}).") from exc
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError,
+                ConnectionError) as exc:  # HTTPException: e.g. an answer cut short
+            last = str(getattr(exc, "reason", exc)) or type(exc).__name__
         if attempt < retries:
             time.sleep(backoff * 2**attempt)
     raise PortalError(f"{url}: no answer after {retries + 1} tries ({last}). Check the URL "

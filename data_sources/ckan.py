@@ -14,7 +14,7 @@ import duckdb
 
 from data_sources._common import parse_stamp, slug, table_name
 from data_sources._http import PortalError, get_json, with_query
-from data_sources._portal import store_records, stored_as_of
+from data_sources._portal import is_unchanged, store_records
 from data_sources._records import records_to_frame
 from observatory.connectors import Connector, Option, Options, Progress
 from observatory.store import SourceRecord
@@ -35,7 +35,8 @@ def _action(source: str | Path, action: str, **params: Any) -> Any:
 def _resource(package: dict[str, Any], wanted: str | None) -> dict[str, Any]:
     resources = package.get("resources", [])
     for resource in resources:
-        if wanted in (resource.get("id"), resource.get("name")) or (
+        # Without `wanted`, only a DataStore resource will do: unnamed resources have no name.
+        if (wanted is not None and wanted in (resource.get("id"), resource.get("name"))) or (
                 wanted is None and resource.get("datastore_active")):
             return resource
     names = ", ".join(f"{r.get('name')} ({r.get('id')})" for r in resources) or "none"
@@ -69,7 +70,8 @@ def ingest(con: duckdb.DuckDBPyConnection, source: str | Path, progress: Progres
     resource = _resource(package, options.get("resource"))
     modified = str(package.get("metadata_modified") or "")
     table = table_name(options, f"portal_{slug(str(options['package']))}")
-    if modified and stored_as_of(con, sid) == modified:
+    if is_unchanged(con, sid, modified=modified, table=table,
+                    portal_resource=str(resource["id"])):
         progress(f"{package.get('name')}: not modified since the last load ({modified})")
         fetched = 0
         rows_loaded = con.execute(f"SELECT count(*) FROM {table} WHERE source_id = $s",
@@ -87,7 +89,7 @@ def ingest(con: duckdb.DuckDBPyConnection, source: str | Path, progress: Progres
         expected_cadence_days=int(options.get("cadence_days") or 7),
         notes=f"{package.get('title') or package.get('name')}; resource {resource.get('id')}; "
               f"{fetched} records fetched this time",
-        options={**options, "portal_modified": modified},
+        options={**options, "portal_modified": modified, "portal_resource": str(resource["id"])},
     )
 
 

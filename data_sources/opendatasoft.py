@@ -14,8 +14,8 @@ from typing import Any
 import duckdb
 
 from data_sources._common import parse_stamp, slug, table_name
-from data_sources._http import get_json, with_query
-from data_sources._portal import newest_value, store_records, stored_as_of
+from data_sources._http import PortalError, get_json, with_query
+from data_sources._portal import is_unchanged, newest_value, store_records
 from data_sources._records import records_to_frame
 from observatory.connectors import Connector, Option, Options, Progress
 from observatory.errors import InputError
@@ -35,13 +35,20 @@ def _dataset_url(source: str | Path, dataset: str) -> str:
 def _records(url: str, where: str | None, progress: Progress) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     while True:
-        page = get_json(with_query(f"{url}/records", {"limit": PAGE, "offset": len(rows),
-                                                      "where": where}))
+        page = _object(get_json(with_query(f"{url}/records", {
+            "limit": PAGE, "offset": len(rows), "where": where})), f"{url}/records")
         batch = page.get("results", [])
         rows.extend(batch)
         progress(f"{len(rows)} of {page.get('total_count', '?')} records")
         if not batch or len(rows) >= int(page.get("total_count", 0)):
             return rows
+
+
+def _object(answer: Any, url: str) -> dict[str, Any]:
+    if not isinstance(answer, dict):
+        raise PortalError(f"{url}: expected a JSON object, got {type(answer).__name__}; is this "
+                          "an Opendatasoft portal (Explore API v2.1)?")
+    return answer
 
 
 def _fetch(url: str, *, mode: str, where: str | None, progress: Progress) -> list[dict[str, Any]]:
@@ -62,14 +69,15 @@ def ingest(con: duckdb.DuckDBPyConnection, source: str | Path, progress: Progres
            options: Options) -> SourceRecord:
     """Load (or refresh) one dataset of an Opendatasoft portal."""
     dataset, sid = str(options["dataset"]), source_id(source, options)
+    key, since = options.get("key"), options.get("since_field")
+    _check_incremental(key, since)
     url = _dataset_url(source, dataset)
-    metas = get_json(url).get("metas", {}).get("default", {})
+    metas = (_object(get_json(url), url).get("metas") or {}).get("default") or {}
     modified = str(metas.get("modified") or metas.get("data_processed") or "")
     table = table_name(options, f"portal_{slug(dataset)}")
-    key, since = options.get("key"), options.get("since_field")
     incremental = bool(key and since)
     newest = newest_value(con, table, str(since), sid) if incremental else None
-    if not incremental and modified and stored_as_of(con, sid) == modified:
+    if not incremental and is_unchanged(con, sid, modified=modified, table=table):
         progress(f"{dataset}: not modified since the last load ({modified})")
         rows_loaded, fetched = _count(con, table, sid), 0
     else:
@@ -92,11 +100,29 @@ def ingest(con: duckdb.DuckDBPyConnection, source: str | Path, progress: Progres
     )
 
 
+def _check_incremental(key: object, since: object) -> None:
+    if since and not key:
+        raise InputError("--since-field needs --key (the field that identifies a record) so "
+                         "that newer records replace their older versions; give both or neither.")
+    if key and not since:
+        raise InputError("--key needs --since-field (the date field by which newer records are "
+                         "found); give both or neither.")
+
+
 def _newer_than(field: str, value: str) -> str:
-    """An ODSQL filter for records whose `field` is after `value`."""
+    """An ODSQL filter for records whose `field` is at or after `value`.
+
+    Inclusive: records dated the newest loaded day (or stamp) may have been added since the
+    last load; those already loaded are fetched again and replaced by the upsert.
+    """
     if len(value) >= 10 and value[4] == "-" and value[7] == "-":
-        return f"{field} > date'{value[:10]}'"
-    return f'{field} > "{value}"'
+        return f"{field} >= date'{value[:10]}'"
+    try:
+        float(value)
+    except ValueError:
+        escaped = value.replace('"', '\\"')
+        return f'{field} >= "{escaped}"'
+    return f"{field} >= {value}"
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str, sid: str) -> int:
