@@ -229,6 +229,21 @@ def sources() -> pl.DataFrame:
 
 
 @st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
+def _service_performance(ctx: Context, role: Role) -> pl.DataFrame:
+    del role  # staff pages only; the role stays in the key by rule
+    registry = _registry(ctx)
+    target = registry.specs.get(views.services.TARGET_INDICATOR)
+    with _cursor(ctx) as con:
+        return views.service_performance(con, parameters=target.spec.parameters if target
+                                         else {})
+
+
+def service_performance() -> pl.DataFrame:
+    """Service requests per service and year, median days to close against target."""
+    return _service_performance(context(), current_role())
+
+
+@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
 def _datasets(ctx: Context, role: Role) -> pl.DataFrame:
     del role
     with _cursor(ctx) as con:

@@ -383,3 +383,18 @@ def methodology_panel(method: Methodology, provenance: Provenance) -> None:
         st.markdown(f"**Definition:** `{method.definition_path}`")
         st.code(method.code, language=method.code_language)
         provenance_footer(provenance)
+
+
+def service_performance(frame: pl.DataFrame) -> None:
+    """Median days to close per service against its target, latest year, and the table."""
+    if frame.is_empty():
+        st.info("No service requests loaded (`observatory ingest service-requests FILE`).")
+        return
+    if frame["simulated"].any():
+        st.caption(":orange-badge[Simulated data: generated for the demo, not real requests]")
+    latest = frame.filter(pl.col("year") == frame["year"].max())
+    st.markdown(f"**Median days to close, {latest['year'][0]}** (target in the table)")
+    st.bar_chart(latest, x="service", y=["median_days", "target_days"], stack=False,
+                 horizontal=True, x_label="service", y_label="days",
+                 height=max(220, 40 * latest.height + 80))
+    table_behind(frame, label="Table behind the chart: every service and year")

@@ -14,6 +14,9 @@ widgets.source_health(loaders.sources())
 st.subheader("Indicator runs")
 widgets.run_health(loaders.registry_status())
 
+st.subheader("Service requests against targets")
+widgets.service_performance(loaders.service_performance())
+
 st.subheader("Coverage: points of interest per cell")
 resolution = widgets.resolution_picker(loaders.coverage_resolutions(),
                                        key="operations_data_health_resolution")
