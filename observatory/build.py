@@ -32,7 +32,7 @@ from observatory.store import (
 )
 
 # Sources whose load changes the walking network, the services or the residents.
-DERIVES_WALK_ACCESS = ("osm", "population")
+DERIVES_WALK_ACCESS = ("osm", "population", "gtfs")
 
 
 def default_pbf() -> Path:

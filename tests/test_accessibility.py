@@ -23,6 +23,7 @@ from observatory.accessibility import (
     uncertain_companion,
     write_walk_access,
 )
+from observatory.accessibility.targets import OSM_TARGET_NAMES
 from observatory.connectors import silent_progress
 from observatory.datasets import known_datasets
 from observatory.network import undirected_edges
@@ -83,10 +84,10 @@ def test_residents_are_conserved_in_every_table(walk_store: WalkStore) -> None:
     cells = read_frame(con, "SELECT * FROM walk_access_cells")
     con.close()
     assert total == pytest.approx(RESIDENTS, abs=1e-3)
-    assert sorted(t for t, _ in per_target) == sorted(TARGET_NAMES)
+    assert sorted(t for t, _ in per_target) == sorted(OSM_TARGET_NAMES)
     assert all(r == pytest.approx(total, rel=1e-12) for _, r in per_target)
     sums = cells.group_by("category", "variant").agg(pl.col("residents").sum())
-    assert sums.height == len(TARGET_NAMES) * 2
+    assert sums.height == len(OSM_TARGET_NAMES) * 2
     assert np.allclose(sums["residents"].to_numpy(), total, rtol=1e-12)
     parts = cells["residents_served_15min"] + cells["residents_unserved_15min"] + cells[
         "residents_uncertain_15min"]

@@ -2,14 +2,17 @@
 -- public-transport stop (bus, tram) or `$high_capacity_m` of a high-capacity one (rail,
 -- metro, ferry), over the residents whose status is certain (rule in walk_share.sql: an
 -- unserved resident is certain when the extract's edge is at least the longer cutoff away).
+-- `$low_target` / `$high_target` name the walk-access targets: OpenStreetMap stops
+-- (public_transport_low/high) or GTFS stops that pass the frequency criterion
+-- (frequent_transit_low/high).
 WITH per_origin AS (
     SELECT origin_id, any_value(h3_cell) AS h3_cell, any_value(residents) AS residents,
-           coalesce(bool_or(category = 'public_transport_low' AND distance_m <= $low_capacity_m)
-                    OR bool_or(category = 'public_transport_high'
+           coalesce(bool_or(category = $low_target AND distance_m <= $low_capacity_m)
+                    OR bool_or(category = $high_target
                                AND distance_m <= $high_capacity_m), false) AS served,
            any_value(certain_within_m) >= greatest($low_capacity_m, $high_capacity_m) AS edge_far
     FROM walk_access_origins
-    WHERE category IN ('public_transport_low', 'public_transport_high')
+    WHERE category IN ($low_target, $high_target)
     GROUP BY origin_id
 ), per_cell AS (
     SELECT h3_cell,

@@ -2,14 +2,14 @@
 -- the cutoffs inside the extract, and the extract's edge nearer than the longer cutoff.
 WITH per_origin AS (
     SELECT origin_id, any_value(h3_cell) AS h3_cell, any_value(residents) AS residents,
-           NOT coalesce(bool_or(category = 'public_transport_low'
+           NOT coalesce(bool_or(category = $low_target
                                 AND distance_m <= $low_capacity_m)
-                        OR bool_or(category = 'public_transport_high'
+                        OR bool_or(category = $high_target
                                    AND distance_m <= $high_capacity_m), false)
            AND any_value(certain_within_m) < greatest($low_capacity_m, $high_capacity_m)
                AS uncertain
     FROM walk_access_origins
-    WHERE category IN ('public_transport_low', 'public_transport_high')
+    WHERE category IN ($low_target, $high_target)
     GROUP BY origin_id
 ), per_cell AS (
     SELECT h3_cell,

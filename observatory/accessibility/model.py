@@ -95,5 +95,7 @@ def model_from_store(con: duckdb.DuckDBPyConnection, *,
     model = AccessModel(graph=graph, origins=origins_from_store(con, graph=graph),
                         centres=centres_from_store(con, graph=graph), limit_m=limit_m)
     for target in targets:
-        model.with_services(services_from_store(con, graph=graph, target=target))
+        services = services_from_store(con, graph=graph, target=target)
+        if services is not None:  # GTFS targets wait for a feed
+            model.with_services(services)
     return model

@@ -142,9 +142,50 @@ def _to_xy(graph: WalkGraph, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return graph.projection.to_xy(lon, lat=lat)
 
 
+FREQUENT_STOPS_SQL = """
+WITH peak AS (
+    SELECT feed_id, stop_id, sum(departures) / $peak_hours AS per_hour
+    FROM gtfs_stop_departures WHERE hour IN $hours GROUP BY ALL
+),
+capacity AS (
+    SELECT st.feed_id, st.stop_id, bool_or(r.capacity = 'high') AS high
+    FROM gtfs_stop_times AS st JOIN gtfs_trips AS t USING (feed_id, trip_id)
+    JOIN gtfs_routes AS r USING (feed_id, route_id) GROUP BY ALL
+)
+SELECT s.feed_id || ':' || s.stop_id AS poi_id, s.lon, s.lat, NULL::DOUBLE AS area_m2
+FROM gtfs_stops AS s JOIN peak USING (feed_id, stop_id) JOIN capacity USING (feed_id, stop_id)
+WHERE peak.per_hour >= $min_per_hour AND capacity.high = ($capacity = 'high')
+ORDER BY poi_id
+"""
+
+
+def _has_gtfs(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_name = 'gtfs_stop_departures'").fetchall()[0][0])
+
+
+def _gtfs_rows(con: duckdb.DuckDBPyConnection, target: Target) -> dict[str, np.ndarray]:
+    from observatory.accessibility.targets import (
+        FREQUENT_DEPARTURES_PER_HOUR,
+        MORNING_PEAK_HOURS,
+    )
+
+    return con.sql(FREQUENT_STOPS_SQL, params={
+        "peak_hours": len(MORNING_PEAK_HOURS), "hours": list(MORNING_PEAK_HOURS),
+        "min_per_hour": FREQUENT_DEPARTURES_PER_HOUR, "capacity": target.pt_capacity,
+    }).fetchnumpy()
+
+
 def services_from_store(con: duckdb.DuckDBPyConnection, *, graph: WalkGraph,
-                        target: Target) -> Services:
-    """The snapped access points of one target's points of interest."""
+                        target: Target) -> Services | None:
+    """The snapped access points of one target's points of interest (None: no such data)."""
+    if target.source == "gtfs":
+        if not _has_gtfs(con):
+            return None
+        rows = _gtfs_rows(con, target)
+        return services_from_points(graph, target=target.name,
+                                    ids=np.asarray(rows["poi_id"], dtype=object),
+                                    lon=_floats(rows["lon"]), lat=_floats(rows["lat"]))
     rows = con.sql(
         "SELECT poi_id, lon, lat, area_m2 FROM osm_pois WHERE category = $category "
         "AND ($capacity IS NULL OR pt_capacity = $capacity) AND lon IS NOT NULL "

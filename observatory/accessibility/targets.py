@@ -26,12 +26,24 @@ SOURCE_ID = "derived:walk_access"
 
 @dataclass(frozen=True)
 class Target:
-    """One set of services: POIs of `category`, optionally of one public-transport capacity."""
+    """One set of services: POIs of `category`, optionally of one public-transport capacity.
+
+    `source` says where its points come from: OpenStreetMap POIs, or GTFS stops with at
+    least FREQUENT_DEPARTURES_PER_HOUR in the morning peak (only when a feed is loaded).
+    """
 
     name: str
     category: str
     label: str
     pt_capacity: str | None = None
+    source: str = "osm"
+
+
+# SDG 11.2.1 "convenient" public transport, frequency criterion: a stop counts when it has
+# at least this many departures per hour on average over the morning peak of the feed's
+# representative weekday (one every 20 minutes).
+FREQUENT_DEPARTURES_PER_HOUR = 3
+MORNING_PEAK_HOURS = (7, 8)  # 07:00-09:00
 
 
 TARGETS: tuple[Target, ...] = (
@@ -40,8 +52,16 @@ TARGETS: tuple[Target, ...] = (
            label="Low-capacity public-transport stop (bus, tram)"),
     Target(name="public_transport_high", category="public_transport", pt_capacity="high",
            label="High-capacity public-transport stop (rail, metro, ferry)"),
+    Target(name="frequent_transit_low", category="frequent_transit", pt_capacity="low",
+           source="gtfs", label="Frequent bus or tram stop (GTFS, ≥ 3 departures an hour "
+           "in the morning peak)"),
+    Target(name="frequent_transit_high", category="frequent_transit", pt_capacity="high",
+           source="gtfs", label="Frequent rail, metro or ferry stop (GTFS, ≥ 3 departures an "
+           "hour in the morning peak)"),
 )
 TARGET_NAMES: tuple[str, ...] = tuple(t.name for t in TARGETS)
+# The targets every store with an OSM extract has (the GTFS ones need a feed).
+OSM_TARGET_NAMES: tuple[str, ...] = tuple(t.name for t in TARGETS if t.source == "osm")
 
 # The social functions of the 15-minute city (Moreno et al. 2021) that the composite score
 # counts, with the categories that fulfil each. A function is reached when any of its

@@ -10,6 +10,7 @@ measures (`max`, e.g. hours above a legal limit at the worst station) by their m
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from observatory.connectors import Progress, silent_progress
 from observatory.errors import IndicatorComputeError
 from observatory.h3grid import ROLLUP_RESOLUTIONS
 from observatory.registry.loader import Registry, _display
-from observatory.registry.spec import LoadedSpec
+from observatory.registry.spec import IndicatorSpec, LoadedSpec
 from observatory.store import now_utc, read_frame
 
 _TOLERANCE = 1e-6
@@ -117,12 +118,31 @@ def _results(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, loaded: Loaded
     )
 
 
-def default_period(con: duckdb.DuckDBPyConnection) -> str:
-    """The year of the newest data among the non-simulated sources."""
-    row = con.execute(
-        "SELECT max(data_as_of) FROM sources WHERE NOT simulated AND data_as_of IS NOT NULL"
-    ).fetchall()[0]
-    return str(row[0].year) if row and row[0] else str(now_utc().year)
+def input_years(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """For each table, the year of the newest non-simulated data loaded into it."""
+    years: dict[str, int] = {}
+    rows = con.execute("SELECT row_counts, data_as_of FROM sources "
+                       "WHERE NOT simulated AND data_as_of IS NOT NULL").fetchall()
+    for counts, as_of in rows:
+        for table in json.loads(counts):
+            years[table] = max(years.get(table, as_of.year), as_of.year)
+    return years
+
+
+def default_period(spec: IndicatorSpec, years: dict[str, int]) -> str:
+    """The period of results whose query names none: the year of its newest input data."""
+    found = [years[i] for i in spec.inputs if i in years]
+    if found:
+        return str(max(found))
+    return str(max(years.values())) if years else str(now_utc().year)
+
+
+def missing_inputs(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec) -> list[str]:
+    """The inputs of `spec` that the store does not hold (tables or views)."""
+    present = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchall()}
+    return [name for name in spec.inputs if name not in present]
 
 
 def _compute_one(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, period: str,
@@ -147,11 +167,16 @@ def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     """
     registry.raise_if_problems()
     chosen = [registry.get(n) for n in names] if names else list(registry.specs.values())
-    period, computed_at = default_period(con), now_utc()
-    failures, results, frames = [], [], []
+    years, computed_at = input_years(con), now_utc()
+    failures, results, frames, waiting = [], [], [], {}
     for loaded in chosen:
+        if missing := missing_inputs(con, loaded.spec):
+            waiting[loaded.spec.name] = (f"waiting for data: {', '.join(missing)} not loaded "
+                                         "(see `observatory ingest --help`)")
+            continue
         start = time.perf_counter()
-        frame, problems = _compute_one(con, loaded, period=period, computed_at=computed_at)
+        frame, problems = _compute_one(con, loaded, period=default_period(loaded.spec, years),
+                                       computed_at=computed_at)
         failures += problems
         if frame is None:
             continue
@@ -164,12 +189,13 @@ def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     if failures:
         raise IndicatorComputeError("\n".join([f"{len(failures)} indicators failed:"] +
                                               [f"  {f}" for f in failures]))
-    _write(con, frames, chosen, results)
+    _write(con, frames, chosen, results, waiting)
     return results
 
 
 def _write(con: duckdb.DuckDBPyConnection, frames: list[pl.DataFrame],
-           chosen: list[LoadedSpec], results: list[RunResult]) -> None:
+           chosen: list[LoadedSpec], results: list[RunResult],
+           waiting: dict[str, str]) -> None:
     names = [loaded.spec.name for loaded in chosen]
     con.execute("DELETE FROM indicator_results WHERE indicator IN $names", {"names": names})
     con.execute("DELETE FROM indicator_runs WHERE indicator IN $names", {"names": names})
@@ -178,6 +204,9 @@ def _write(con: duckdb.DuckDBPyConnection, frames: list[pl.DataFrame],
         con.execute("INSERT INTO indicator_results BY NAME SELECT * FROM _new")
         con.unregister("_new")
     hashes = {loaded.spec.name: loaded.definition_hash for loaded in chosen}
+    for name, message in waiting.items():
+        con.execute("INSERT INTO indicator_runs VALUES ($i, 'waiting', $m, 0, 0, now(), $h)",
+                    {"i": name, "m": message, "h": hashes[name]})
     for result in results:
         con.execute(
             "INSERT INTO indicator_runs VALUES ($i, 'ok', NULL, $rows, $s, now(), $h)",

@@ -131,3 +131,34 @@ def test_zip_feed_and_cli_idempotence(tmp_path: Path, store_copy: Path,
     assert main(["ingest", "gtfs", str(not_a_feed), "--store", str(store_copy)]) == 2
     assert "feed.txt: is neither a zip archive nor a folder" in capsys.readouterr().err
     assert store_copy.read_bytes() == once
+
+
+def test_frequency_indicators_wait_for_a_feed_then_compute(
+    store_copy: Path, broken_gtfs_zip: Path
+) -> None:
+    def runs() -> dict[str, tuple[str, str | None]]:
+        con = duckdb.connect(str(store_copy), read_only=True)
+        try:
+            return {r[0]: (r[1], r[2]) for r in con.execute(
+                "SELECT indicator, status, message FROM indicator_runs").fetchall()}
+        finally:
+            con.close()
+
+    names = ("sdg_11_2_1_frequent_transit_access_share", "transit_peak_departures_count")
+    before = runs()
+    for name in names:
+        assert before[name][0] == "waiting" and "gtfs_" in (before[name][1] or "")
+    assert main(["ingest", "gtfs", str(broken_gtfs_zip), "--store", str(store_copy),
+                 "--feed-id", "hsl"]) == 0
+    after = runs()
+    assert all(after[name][0] == "ok" for name in names)
+    con = duckdb.connect(str(store_copy), read_only=True)
+    values = dict(con.execute("SELECT indicator, value FROM indicator_results WHERE "
+                              "resolution IS NULL AND indicator IN $n", {"n": list(names)}
+                              ).fetchall())
+    frequent = con.execute("SELECT count(DISTINCT poi_id) FROM walk_access_services WHERE "
+                           "category LIKE 'frequent_transit%'").fetchall()[0][0]
+    con.close()
+    assert frequent > 0
+    assert 0 <= values["sdg_11_2_1_frequent_transit_access_share"] <= 100
+    assert values["transit_peak_departures_count"] > 0
