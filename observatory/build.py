@@ -6,6 +6,7 @@ build succeeded.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import replace
 from importlib import resources
@@ -18,7 +19,7 @@ from observatory.accessibility import compute_walk_access
 from observatory.connectors import Progress, connector_named, silent_progress
 from observatory.datasets import known_datasets
 from observatory.population import model_population
-from observatory.registry import load_registry
+from observatory.registry import Registry, load_registry
 from observatory.registry.engine import RunResult, compute_all
 from observatory.settings import indicators_dir
 from observatory.store import (
@@ -81,13 +82,27 @@ def is_unchanged(store: Path, kind: str, path: Path | str,
     return bool(rows) and rows[0] == (file_sha256(path), options_json(dict(options)))
 
 
+# Steps that run, in this order, in the same write session after the indicators are
+# computed: "module:function", each called as function(con, registry, progress=...).
+AFTER_COMPUTE: tuple[str, ...] = ()
+
+
+def _after_compute(con: duckdb.DuckDBPyConnection, registry: Registry,
+                   progress: Progress) -> None:
+    for step in AFTER_COMPUTE:
+        module, _, function = step.partition(":")
+        getattr(importlib.import_module(module), function)(con, registry, progress=progress)
+
+
 def compute_into(con: duckdb.DuckDBPyConnection, *, indicators: Path | None = None,
                  names: list[str] | None = None,
                  progress: Progress = silent_progress) -> list[RunResult]:
-    """Validate the registry against the store and compute the indicators into it."""
+    """Validate the registry against the store, compute the indicators into it, then run
+    the AFTER_COMPUTE steps (forecasts, alerts)."""
     registry = load_registry(indicators_dir(indicators), known_inputs=known_datasets(con))
     results = compute_all(con, registry, names=names, progress=progress)
     set_meta(con, "indicators_computed", str(len(results)))
+    _after_compute(con, registry, progress)
     return results
 
 

@@ -6,6 +6,7 @@ Exit codes: 0 success; 2 bad input (a message, no traceback); 1 internal error.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -16,6 +17,10 @@ from observatory import commands
 from observatory.errors import InputError
 
 Handler = Callable[[argparse.Namespace], int]
+# Modules that add their own commands: each has `add_commands(sub)`, where `sub` is the
+# top-level subparsers action; their handlers take the parsed arguments and return the
+# exit code, and raise InputError for bad input like every other command.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _common(parser: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -107,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = _add(sub, "serve", commands.serve, "serve the dashboard on an existing store")
     _serve_args(serve)
     _bench_commands(sub)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub)
     return parser
 
 
