@@ -26,3 +26,12 @@ def indicators_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
         return Path(explicit).expanduser().resolve()
     env = os.environ.get(INDICATORS_ENV)
     return Path(env).expanduser().resolve() if env else DEFAULT_INDICATORS
+
+
+DEMO_ROLES_ENV = "OBSERVATORY_DEMO_ROLES"
+
+
+def demo_roles_enabled() -> bool:
+    """Whether the demo role switcher (and `?role=`) is on; `OBSERVATORY_DEMO_ROLES=0` turns
+    it off for a public deployment, where every visitor gets the public portal only."""
+    return os.environ.get(DEMO_ROLES_ENV, "1").strip().lower() not in ("0", "false", "no", "off")

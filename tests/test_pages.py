@@ -126,3 +126,17 @@ def test_missing_store_says_how_to_build_one(
     at = AppTest.from_file(str(app_script), default_timeout=30).run()
     assert not at.exception
     assert any("observatory demo" in e.value for e in at.error)
+
+
+def test_a_public_deployment_ignores_role_choices(
+    ui_store: Path, app_script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBSERVATORY_DEMO_ROLES", "0")
+    at = AppTest.from_file(str(app_script), default_timeout=30)
+    at.query_params["role"] = "analysts"
+    at.session_state["role"] = "analysts"
+    at.run()
+    assert not at.exception
+    assert all(s.key != "role" for s in at.selectbox)  # no switcher is offered
+    assert at.session_state["role"] == "public"
+    assert INTERNAL_LABEL not in _text(at)

@@ -45,7 +45,10 @@ class Context:
 
 
 def current_role() -> Role:
-    """The viewer's role from the session (the public role when none was chosen)."""
+    """The viewer's role from the session (the public role when none was chosen, and always
+    in a public deployment where the demo switcher is off)."""
+    if not settings.demo_roles_enabled():
+        return DEFAULT_ROLE
     return role_from_name(st.session_state.get(ROLE_KEY), default=DEFAULT_ROLE)
 
 

@@ -15,6 +15,7 @@ import pydeck as pdk
 import streamlit as st
 
 from observatory.roles import DEFAULT_ROLE, Role, UnknownRoleError, role_from_name
+from observatory.settings import demo_roles_enabled
 from observatory.ui import loaders
 from observatory.ui.colours import (
     NO_VALUE_RGBA,
@@ -36,8 +37,15 @@ STATUS_ICONS = {"met": "✅", "not met": "⚠️", "target declared": "🎯", "n
 # -- role and pickers --------------------------------------------------------------------
 
 def role_switcher() -> Role:
-    """The demo role switcher in the sidebar; `?role=` in the URL sets the first choice."""
+    """The demo role switcher in the sidebar; `?role=` in the URL sets the first choice.
+
+    With the switcher turned off (a public deployment) every visitor is the public and
+    neither the session nor the URL can change that.
+    """
     key = loaders.ROLE_KEY
+    if not demo_roles_enabled():
+        st.session_state[key] = DEFAULT_ROLE.value
+        return DEFAULT_ROLE
     if key not in st.session_state:
         asked = st.query_params.get("role")
         try:
