@@ -84,7 +84,8 @@ def is_unchanged(store: Path, kind: str, path: Path | str,
 
 # Steps that run, in this order, in the same write session after the indicators are
 # computed: "module:function", each called as function(con, registry, progress=...).
-AFTER_COMPUTE: tuple[str, ...] = ()
+AFTER_COMPUTE: tuple[str, ...] = ("observatory.forecasting.step:forecast_step",
+                                  "observatory.alerts.evaluate:evaluate_step")  # alerts last
 
 
 def _after_compute(con: duckdb.DuckDBPyConnection, registry: Registry,

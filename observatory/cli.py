@@ -20,7 +20,8 @@ Handler = Callable[[argparse.Namespace], int]
 # Modules that add their own commands: each has `add_commands(sub)`, where `sub` is the
 # top-level subparsers action; their handlers take the parsed arguments and return the
 # exit code, and raise InputError for bad input like every other command.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("observatory.cli_forecast", "observatory.cli_publish",
+                                    "observatory.cli_alerts")
 
 
 def _common(parser: argparse.ArgumentParser, *, json_flag: bool = False) -> None:

@@ -6,8 +6,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from observatory.build import build_store
+
+# No per-example deadline: CI shares two cores with browser tests, and a slow example is
+# not a wrong one.
+settings.register_profile("observatory", deadline=None, print_blob=True)
+settings.load_profile("observatory")
 
 pytest_plugins = ["tests.conftest_ui"]
 

@@ -35,7 +35,8 @@ MAP_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'
 START_TIMEOUT_S = 60
 HEADINGS = {"overview": "Overview", "compare": "Compare areas", "data-health": "Data health",
             "portal": "Neighbourhood indicators", "about": "About the data",
-            "registry": "Indicator registry", "catalogue": "Data catalogue"}
+            "registry": "Indicator registry", "catalogue": "Data catalogue",
+            "forecasts": "Forecasts", "alerts": "Alerts"}
 
 
 def _free_port() -> int:

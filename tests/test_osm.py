@@ -54,7 +54,8 @@ def test_every_spatial_row_has_a_resolution_10_cell(helsinki_store: Path) -> Non
 def test_provenance(helsinki_store: Path) -> None:
     rows = _rows(helsinki_store, "SELECT source_id, licence, sha256, row_counts, simulated, "
                  "modelled, data_as_of FROM sources WHERE NOT simulated ORDER BY 1")
-    walk, osm, population = rows
+    walk, districts, osm, population = rows
+    assert districts[0] == "districts:osm" and districts[5] is True  # modelled edges
     assert walk[0] == "derived:walk_access" and walk[5] is True
     assert osm[0] == "osm:Helsinki" and osm[1] == "ODbL-1.0" and len(osm[2]) == 64
     assert json.loads(osm[3])["osm_pois"] == sum(GOLDEN_POIS.values())

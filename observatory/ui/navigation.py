@@ -30,6 +30,7 @@ ROLE_PAGES: dict[Role, tuple[PageEntry, ...]] = {
     Role.OPERATIONS: (
         PageEntry("pages/operations/data_health.py", "Data health",
                   ":material/monitor_heart:", "data-health"),
+        PageEntry("pages/operations/alerts.py", "Alerts", ":material/notifications:", "alerts"),
     ),
     Role.PUBLIC: (
         PageEntry("pages/public/portal.py", "Indicators", ":material/public:", "portal"),
@@ -40,6 +41,8 @@ ROLE_PAGES: dict[Role, tuple[PageEntry, ...]] = {
                   "registry"),
         PageEntry("pages/analysts/catalogue.py", "Data catalogue", ":material/dataset:",
                   "catalogue"),
+        PageEntry("pages/analysts/forecasts.py", "Forecasts", ":material/trending_up:",
+                  "forecasts"),
     ),
 }
 
@@ -49,14 +52,14 @@ def page_entries(role: Role) -> tuple[PageEntry, ...]:
     return ROLE_PAGES[role]
 
 
-def pages_for(role: Role) -> dict[str, list[st.Page]]:
-    """`st.navigation` input for `role`: one section holding only that role's pages."""
-    pages = [
+def pages_for(role: Role) -> list[st.Page]:
+    """`st.navigation` input for `role`: only that role's pages, as one flat list (a section
+    header would put a <div> inside the menu's <ul>, which screen readers stumble on)."""
+    return [
         st.Page(REPO_ROOT / entry.path, title=entry.title, icon=entry.icon,
                 url_path=entry.url_path, default=index == 0)
         for index, entry in enumerate(page_entries(role))
     ]
-    return {role.label: pages}
 
 
 def setup_pages(problem: str) -> list[st.Page]:

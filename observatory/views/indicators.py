@@ -15,11 +15,12 @@ import duckdb
 import polars as pl
 
 from observatory.errors import InputError
+from observatory.h3grid import cell_to_hex
 from observatory.registry import Registry
 from observatory.registry.spec import IndicatorSpec, LoadedSpec, Target
 from observatory.roles import IndicatorNotVisibleError, Role, can_see
 from observatory.store import read_frame
-from observatory.views.disclosure import suppress_small_cells
+from observatory.views.disclosure import indicator_disclosure, suppress_small_cells
 from observatory.views.model import (
     MAX_MAP_CELLS,
     CellMap,
@@ -125,7 +126,11 @@ def indicator_cells(
     con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role, resolution: int,
     period: str,
 ) -> CellMap:
-    """The published cells of one indicator at one resolution and period."""
+    """The published cells of one indicator at one resolution and period.
+
+    For a disclosure-controlled role, the cells that `observatory.disclosure` lets the
+    public see individually (small and complementary cells withheld and counted).
+    """
     spec = loaded.spec
     _check_visible(spec, role=role)
     frame = read_frame(
@@ -139,8 +144,11 @@ def indicator_cells(
             f"than {MAX_MAP_CELLS:,}. Choose a coarser resolution (`map_resolutions`).")
     suppressed = 0
     if role.disclosure_controlled:
-        frame, suppressed = suppress_small_cells(
-            frame, min_count=spec.min_count, aggregation=spec.aggregation)
+        published = indicator_disclosure(con, spec, period=period).published_at(resolution)
+        suppressed = frame.height - published.height
+        frame = published.select(
+            pl.col("h3_cell").map_elements(cell_to_hex, return_dtype=pl.String).alias("h3_hex"),
+            "value", "numerator", "denominator")
     return CellMap(
         title=spec.label_in("en"), cells=frame, unit_label=spec.unit_label,
         resolution=resolution, period=period, suppressed=suppressed,

@@ -1,38 +1,39 @@
-"""Officials: compare areas on one indicator, on the map and ranked at a coarser grain."""
+"""Officials: compare districts on one indicator, ranked and on the map, with each trend."""
 
 import streamlit as st
 
-from observatory.ui import loaders, widgets
+from observatory.ui import loaders, trends, widgets
 
 st.title("Compare areas")
-st.caption("Pick an indicator, see it on the map, and rank larger areas against each other.")
+st.caption("Districts ranked on one indicator, on the map, and where each is heading.")
+if not trends.ready():
+    st.warning("This store has no district series yet: rebuild it with `uv run observatory "
+               "demo --rebuild`.", icon=":material/update:")
+    st.stop()
 
 pick_indicator, pick_period = st.columns([3, 1])
 with pick_indicator:
-    name = widgets.indicator_picker(loaders.catalogue(), key="officials_compare_indicator")
+    name = widgets.indicator_picker(trends.catalogue(), key="officials_compare_indicator")
 if name is None:
     st.stop()
 with pick_period:
-    period = widgets.period_picker(loaders.periods(name), key="officials_compare_period")
+    period = widgets.period_picker(trends.district_periods(name),
+                                   key="officials_compare_period")
 if period is None:
+    st.info("No district values: load districts with `observatory ingest districts PATH`.")
     st.stop()
 
 summary = loaders.summary(name, period=period)
-widgets.kpi_card(summary)
-resolutions = loaders.resolutions(name, period=period)
-
+ranked, cells = trends.district_comparison(name, period=period)
 map_column, rank_column = st.columns([3, 2])
 with map_column:
-    resolution = widgets.resolution_picker(resolutions, key="officials_compare_resolution",
-                                           label="Map cell size")
-    if resolution is not None:
-        widgets.cell_map_block(loaders.indicator_cells(name, period=period,
-                                                       resolution=resolution))
+    widgets.cell_map_block(cells, table_label="Table behind the district map")
 with rank_column:
-    rank_resolution = widgets.resolution_picker(
-        resolutions, key="officials_compare_rank_resolution", coarser_by=1,
-        label="Rank areas of size")
-    if rank_resolution is not None:
-        widgets.ranked_bar(
-            loaders.ranked_cells(name, period=period, resolution=rank_resolution),
-            unit_label=summary.unit_label, direction=summary.direction)
+    trends.district_ranking(ranked, unit_label=summary.unit_label, direction=summary.direction)
+
+st.subheader("One district's trend")
+options = dict(zip(ranked["district_id"].to_list(), ranked["district"].to_list(), strict=True))
+district = st.selectbox("District", options=list(options), format_func=options.__getitem__,
+                        key="officials_compare_district")
+if district is not None:
+    trends.fan_chart(trends.trend(name, area_id=district))

@@ -1,31 +1,44 @@
-"""Officials: headline indicators against their targets, and where they stand on the map."""
+"""Officials: headline scorecard, where each indicator is heading, what changed, districts."""
 
 import streamlit as st
 
-from observatory.ui import loaders, widgets
+from observatory.ui import loaders, trends, widgets
 
 st.title("Overview")
-st.caption("Headline indicators for the whole study area, each at its latest period, with "
-           "their targets where declared.")
-widgets.scorecard(loaders.scorecard())
+st.caption("Headline indicators for the whole area: latest value, change since the last "
+           "period, target and the forecast's chance of meeting it.")
+if not trends.ready():
+    st.warning("This store has no forecasts yet: rebuild it with `uv run observatory demo "
+               "--rebuild`.", icon=":material/update:")
+    widgets.scorecard(loaders.scorecard())
+    st.stop()
 
-st.subheader("Where")
-pick_indicator, pick_period, pick_resolution = st.columns([3, 1, 2])
-with pick_indicator:
-    name = widgets.indicator_picker(loaders.catalogue(headline_only=True),
-                                    key="officials_overview_indicator")
+provenance = trends.headline_provenance()
+widgets.data_badges(provenance)
+trends.scorecard_table(trends.scorecard())
+trends.brief_button(trends.brief(), key="officials_overview_brief")
+
+st.subheader("Where it is heading")
+name = widgets.indicator_picker(trends.catalogue(headline_only=True),
+                                key="officials_overview_indicator")
 if name is None:
     st.stop()
-with pick_period:
-    period = widgets.period_picker(loaders.periods(name), key="officials_overview_period")
-if period is None:
-    st.stop()
-with pick_resolution:
-    resolution = widgets.resolution_picker(loaders.resolutions(name, period=period),
-                                           key="officials_overview_resolution")
-if resolution is None:
-    st.info("No map for this indicator and period.")
-    st.stop()
+trend = trends.trend(name)
+chart, districts = st.columns([3, 2])
+with chart:
+    trends.fan_chart(trend)
+with districts:
+    periods = trends.district_periods(name)
+    if periods:
+        ranked, cells = trends.district_comparison(name, period=periods[0])
+        st.markdown(f"**By district, {periods[0]}**")
+        widgets.h3_map(cells, height=300)
+        widgets.table_behind(cells.cells, label="Table behind the district map")
+    else:
+        st.info("No district values for this indicator.")
+widgets.provenance_footer(trend.provenance or provenance, period=trend.history["period"][-1]
+                          if trend.history.height else None)
 
-st.markdown(loaders.summary(name, period=period).description)
-widgets.cell_map_block(loaders.indicator_cells(name, period=period, resolution=resolution))
+st.subheader("What changed since the last period")
+widgets.data_table(trends.what_changed().drop("name"), max_rows=10)
+widgets.provenance_footer(provenance)

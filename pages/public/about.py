@@ -2,28 +2,30 @@
 
 import streamlit as st
 
-from observatory.ui import loaders, widgets
+from observatory.i18n import t
+from observatory.ui import loaders, portal, widgets
 
-st.title("About the data")
+language = portal.language_switch()
+st.title(t("about_title", language))
 st.markdown(
     "The figures on this portal are computed from open data on a grid of "
     "[H3](https://h3geo.org) hexagons. Every indicator is a short, public definition "
     "(a YAML file and a SQL query) that anyone can read and rerun.")
 
-st.subheader("OpenStreetMap")
+st.header("OpenStreetMap")
 st.markdown(
     "Streets, buildings and points of interest come from "
     "[OpenStreetMap](https://www.openstreetmap.org/copyright), © OpenStreetMap "
     "contributors, available under the Open Database Licence (ODbL 1.0). Figures derived "
     "from it are shared under the same licence.")
 
-st.subheader("Residents are modelled, not counted")
+st.header("Residents are modelled, not counted")
 st.markdown(loaders.population_method())
 
-st.subheader("Sources")
+st.header("Sources")
 widgets.source_licences(loaders.sources())
 
-st.subheader("What the map covers")
+st.header("What the map covers")
 st.caption("OpenStreetMap points of interest (shops, stops, schools…) per cell.")
 resolution = widgets.resolution_picker(loaders.coverage_resolutions(),
                                        key="public_about_resolution", coarser_by=1)

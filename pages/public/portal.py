@@ -1,35 +1,35 @@
-"""Public portal: open indicators by theme, with map, table, download and method."""
+"""Public portal: open indicators by theme, with map, trend, table, downloads and method.
+
+Everything shown comes from observatory.ui.portal, which asks the views for the public
+role only: internal indicators and withheld cells never reach this page.
+"""
 
 import streamlit as st
 
-from observatory.ui import loaders, widgets
+from observatory.i18n import t
+from observatory.ui import portal
 
-st.title("Neighbourhood indicators")
-st.markdown("Open figures about the area, cell by cell on a hexagon grid. Cells that rest "
-            "on too few people are withheld to protect privacy.")
+language = portal.language_switch()
+st.title(t("portal_title", language))
+st.markdown(t("portal_intro", language))
 
-catalogue = loaders.catalogue()
-theme = widgets.theme_picker(catalogue, key="public_portal_theme")
-name = widgets.indicator_picker(loaders.catalogue(theme=theme),
-                                key="public_portal_indicator")
+catalogue = portal.catalogue(language)
+theme = portal.theme_picker(catalogue, language, key="public_portal_theme")
+if theme is None:
+    st.stop()
+in_theme = portal.of_theme(catalogue, theme)
+portal.theme_overview(in_theme, language)
+name = portal.indicator_picker(in_theme, language, key="public_portal_indicator")
 if name is None:
     st.stop()
-pick_period, pick_resolution = st.columns([1, 2])
-with pick_period:
-    period = widgets.period_picker(loaders.periods(name), key="public_portal_period")
-if period is None:
-    st.stop()
-with pick_resolution:
-    resolution = widgets.resolution_picker(loaders.resolutions(name, period=period),
-                                           key="public_portal_resolution")
-if resolution is None:
+period, resolution = portal.period_and_resolution(name, language, key="public_portal")
+if period is None or resolution is None:
     st.stop()
 
-summary = loaders.summary(name, period=period)
-widgets.kpi_card(summary)
-st.markdown(summary.description)
-cells = loaders.indicator_cells(name, period=period, resolution=resolution)
-widgets.cell_map_block(cells, table_label="The published cells")
-widgets.download_csv(cells, key="public_portal_download",
-                     file_name=f"{name}_{period}_res{resolution}.csv")
-widgets.methodology_panel(loaders.methodology(name), cells.provenance)
+row = portal.catalogue_row(in_theme, name)
+portal.headline(row, language)
+cells = portal.portal_map(name, period=period, resolution=resolution, language=language)
+portal.map_block(cells, language)
+portal.trend_block(portal.trend(name), unit_label=row["unit_label"], language=language)
+portal.downloads_block(name, resolution=resolution, language=language)
+portal.methodology_block(name, language)

@@ -1,0 +1,41 @@
+"""`observatory publish OUTDIR`: the static open-data bundle of every public indicator."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from observatory.errors import StoreMissingError
+from observatory.publish import DEFAULT_PUBLISHER, publish_bundle
+from observatory.settings import indicators_dir, store_path
+
+
+def publish(args: argparse.Namespace) -> int:
+    """Write the bundle; the same store always gives byte-identical files."""
+    store = store_path(args.store)
+    if not store.exists():
+        raise StoreMissingError(f"{store}: no store here yet. Run `observatory demo --no-serve` "
+                                "to build the embedded default.")
+    summary = publish_bundle(store, Path(args.outdir).expanduser().resolve(),
+                             indicators=indicators_dir(args.indicators),
+                             publisher=args.publisher, base_url=args.base_url)
+    print(f"Published {summary.indicators} public indicators ({summary.files} files) to "
+          f"{summary.outdir}; hashes in manifest.json.", file=sys.stderr)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register `observatory publish`."""
+    text = ("write the open-data bundle: CSV, GeoJSON and Parquet per public indicator and "
+            "resolution, a DCAT-AP catalogue (JSON-LD) and a sha256 manifest")
+    parser = sub.add_parser("publish", help=text, description=text)
+    parser.add_argument("outdir", help="folder to write (new, empty, or a previous bundle)")
+    parser.add_argument("--store", help="store file (default: $OBSERVATORY_STORE or "
+                        "var/observatory.duckdb)")
+    parser.add_argument("--indicators", help="indicator folder (default: indicators/)")
+    parser.add_argument("--publisher", default=DEFAULT_PUBLISHER,
+                        help=f"publisher named in the catalogue (default: {DEFAULT_PUBLISHER})")
+    parser.add_argument("--base-url", help="absolute URL the bundle will be served from "
+                        "(default: IRIs relative to catalog.jsonld)")
+    parser.set_defaults(handler=publish)

@@ -1,0 +1,218 @@
+"""The public portal's views: only public indicators, only disclosure-controlled figures.
+
+Every function here works for the public role whatever the caller's role is: the portal
+shows what anybody may see, and the open-data bundle (`observatory.publish`) is made of
+the same frames, so a page, a download and a published file always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+from observatory.disclosure import Disclosure
+from observatory.h3grid import cell_to_hex
+from observatory.i18n import plain_summary
+from observatory.registry import Registry
+from observatory.registry.spec import IndicatorSpec, LoadedSpec
+from observatory.roles import IndicatorNotVisibleError, Role
+from observatory.store import read_frame
+from observatory.views.disclosure import indicator_disclosure
+from observatory.views.indicators import (
+    chosen_target,
+    indicator_summary,
+    map_resolutions,
+    target_status,
+    visible_spec,
+    visible_specs,
+)
+from observatory.views.model import CellMap, Provenance
+from observatory.views.provenance import provenance_for_tables
+
+PUBLIC = Role.PUBLIC
+# Columns of every published table (CSV, Parquet, GeoJSON properties), in this order.
+TABLE_SCHEMA = {
+    "indicator": pl.String, "period": pl.String, "resolution": pl.Int64,
+    "h3_cell": pl.String, "value": pl.Float64, "numerator": pl.Float64,
+    "denominator": pl.Float64, "unit": pl.String, "area": pl.String,
+    "merged_cells": pl.String, "merged_into": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class PortalMap:
+    """One indicator at one resolution as the public sees it.
+
+    `table`: the published rows (TABLE_SCHEMA): cells, then merged areas. `drawn`: the
+    same figures per hexagon for the map (a merged area's cells carry its value).
+    `withheld`: cells at this resolution not published, by reason.
+    """
+
+    name: str
+    label: str
+    period: str
+    resolution: int
+    table: pl.DataFrame
+    drawn: CellMap
+    withheld: dict[str, int]
+    merged_areas: int
+    min_count: int
+    count_basis: str  # "denominator" or "value"
+
+
+def public_spec(registry: Registry, name: str) -> LoadedSpec:
+    """A public definition; raises as if unknown for an internal one."""
+    return visible_spec(registry, name, role=PUBLIC)
+
+
+def public_periods(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """Periods with results of one indicator, newest first."""
+    return read_frame(con, "SELECT DISTINCT period FROM indicator_results "
+                      "WHERE indicator = $n ORDER BY period DESC", {"n": name})["period"].to_list()
+
+
+def public_resolutions(con: duckdb.DuckDBPyConnection, name: str, *, period: str) -> list[int]:
+    """Resolutions of one indicator and period that fit on a map, finest first."""
+    frame = read_frame(con, "SELECT resolution, count(*) AS n FROM indicator_results "
+                       "WHERE indicator = $n AND period = $p AND resolution IS NOT NULL "
+                       "GROUP BY resolution", {"n": name, "p": period})
+    return map_resolutions(dict(frame.iter_rows()))
+
+
+def portal_catalogue(con: duckdb.DuckDBPyConnection, registry: Registry, *,
+                     language: str) -> pl.DataFrame:
+    """Public indicators with results, by theme: label, whole-area value, target, summary."""
+    rows = []
+    for loaded in visible_specs(registry, role=PUBLIC):
+        spec = loaded.spec
+        if not public_periods(con, spec.name):
+            continue
+        summary = indicator_summary(con, loaded, role=PUBLIC)
+        target = summary.target
+        rows.append({
+            "name": spec.name, "theme": spec.theme, "label": spec.label_in(language),
+            "headline": spec.headline,
+            "period": summary.period, "value": summary.value, "unit_label": spec.unit_label,
+            "status": target.status if target else None,
+            "target_value": target.value if target else None,
+            "target_by": target.by if target else None,
+            "summary": plain_summary(summary, label=spec.label_in(language),
+                                     language=language),
+        })
+    schema = {"name": pl.String, "theme": pl.String, "label": pl.String,
+              "headline": pl.Boolean, "period": pl.String,
+              "value": pl.Float64, "unit_label": pl.String, "status": pl.String,
+              "target_value": pl.Float64, "target_by": pl.String, "summary": pl.String}
+    return (pl.DataFrame(rows, schema=schema)
+            .sort("theme", pl.col("headline").not_(), "label"))
+
+
+def portal_trend(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataFrame:
+    """The whole-area value per period (withheld periods left out) with the target."""
+    spec = public_spec_of(loaded)
+    target = chosen_target(list(spec.targets))
+    rows = []
+    for period in sorted(public_periods(con, spec.name)):
+        summary = indicator_summary(con, loaded, role=PUBLIC, period=period)
+        if summary.value is None:
+            continue
+        status = target_status(summary.value, target, direction=spec.direction) if target else None
+        rows.append({"period": period, "value": summary.value,
+                     "target": target.value if target else None,
+                     "target_by": target.by.isoformat() if target else None,
+                     "status": status.status if status else None})
+    schema = {"period": pl.String, "value": pl.Float64, "target": pl.Float64,
+              "target_by": pl.String, "status": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def public_spec_of(loaded: LoadedSpec) -> IndicatorSpec:
+    """The spec of `loaded`, refused as unknown unless it is public."""
+    if loaded.spec.visibility != "public":
+        raise IndicatorNotVisibleError(
+            f"no indicator named `{loaded.spec.name}` is published for the public.")
+    return loaded.spec
+
+
+def _hex(cell: int | None) -> str | None:
+    return None if cell is None else cell_to_hex(cell)
+
+
+def published_table(disclosure: Disclosure, spec: IndicatorSpec, *, period: str,
+                    resolution: int) -> pl.DataFrame:
+    """The published rows at `resolution`: its cells, then the merged areas, sorted."""
+    rows = [
+        {"indicator": spec.name, "period": period, "resolution": resolution,
+         "h3_cell": cell_to_hex(row["h3_cell"]), "value": row["value"],
+         "numerator": row["numerator"], "denominator": row["denominator"],
+         "unit": spec.unit, "area": "cell", "merged_cells": None, "merged_into": None}
+        for row in disclosure.published_at(resolution).iter_rows(named=True)
+    ]
+    merged = disclosure.merged_at(resolution).sort("member_resolution", "parent_cell",
+                                                   nulls_last=False)
+    for row in merged.iter_rows(named=True):
+        rows.append({
+            "indicator": spec.name, "period": period, "resolution": row["member_resolution"],
+            "h3_cell": None, "value": row["value"], "numerator": row["numerator"],
+            "denominator": row["denominator"], "unit": spec.unit, "area": "merged",
+            "merged_cells": " ".join(cell_to_hex(c) for c in row["members"]),
+            "merged_into": _hex(row["parent_cell"]) or "whole area"})
+    return pl.DataFrame(rows, schema=TABLE_SCHEMA)
+
+
+def _drawn(table: pl.DataFrame) -> pl.DataFrame:
+    """One row per hexagon: cells as they are, merged areas' cells with the area's value."""
+    cells = table.filter(pl.col("area") == "cell").select(
+        pl.col("h3_cell").alias("h3_hex"), "value", "area")
+    merged = (table.filter(pl.col("area") == "merged")
+              .with_columns(pl.col("merged_cells").str.split(" ").alias("h3_hex"))
+              .explode("h3_hex").select("h3_hex", "value", "area"))
+    return pl.concat([cells, merged])
+
+
+def portal_map(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, period: str,
+               resolution: int, language: str) -> PortalMap:
+    """One public indicator at one resolution: published table, map rows, what is withheld."""
+    spec = public_spec_of(loaded)
+    disclosure = indicator_disclosure(con, spec, period=period)
+    table = published_table(disclosure, spec, period=period, resolution=resolution)
+    label = spec.label_in(language)
+    drawn = CellMap(title=label, cells=_drawn(table), unit_label=spec.unit_label,
+                    resolution=resolution, period=period, min_count=spec.min_count,
+                    provenance=indicator_provenance(con, spec))
+    return PortalMap(
+        name=spec.name, label=label, period=period, resolution=resolution, table=table,
+        drawn=drawn, withheld=disclosure.withheld_at(resolution),
+        merged_areas=disclosure.merged_at(resolution).height, min_count=spec.min_count,
+        count_basis="denominator" if spec.aggregation == "ratio" else "value")
+
+
+def indicator_provenance(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec) -> Provenance:
+    """The sources behind one indicator."""
+    return provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label)
+
+
+def computed_at(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
+    """When the indicator's stored results were computed."""
+    rows = con.execute("SELECT max(computed_at) FROM indicator_results WHERE indicator = $n",
+                       {"n": name}).fetchall()
+    return rows[0][0] if rows else None
+
+
+# Licences of published products: the most demanding licence among the sources wins
+# (share-alike ODbL over attribution over public domain).
+LICENCES = (("ODbL", "ODbL-1.0", "https://opendatacommons.org/licenses/odbl/1-0/"),
+            ("CC-BY-4.0", "CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/"),
+            ("CC0", "CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/"))
+
+
+def product_licence(provenance: Provenance) -> tuple[str, str | None]:
+    """The licence id and URI of figures derived from `provenance`'s sources."""
+    texts = [s.licence or "" for s in provenance.sources]
+    for marker, spdx, uri in LICENCES:
+        if any(marker in text for text in texts):
+            return spdx, uri
+    return ("; ".join(sorted(set(texts))) or "unknown"), None

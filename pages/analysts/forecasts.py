@@ -1,0 +1,31 @@
+"""Analysts: every forecast's backtest (model chosen, MASE against naive, coverage)."""
+
+import streamlit as st
+
+from observatory.ui import trends, widgets
+
+st.title("Forecasts")
+st.caption("Models are chosen per series by rolling-origin backtest against the naive "
+           "forecast; MASE < 1 beats it. Coverage is the share of held-out points inside "
+           "the 80 % and 95 % intervals.")
+if not trends.ready():
+    st.warning("This store has no forecasts yet: rebuild it with `uv run observatory demo "
+               "--rebuild`.", icon=":material/update:")
+    st.stop()
+
+widgets.data_table(trends.backtests(), max_rows=15)
+
+st.subheader("One indicator")
+name = widgets.indicator_picker(trends.catalogue(), key="analysts_forecasts_indicator")
+if name is None:
+    st.stop()
+trend = trends.trend(name)
+chart, districts = st.columns([3, 2])
+with chart:
+    trends.fan_chart(trend)
+with districts:
+    periods = trends.district_periods(name)
+    if periods:
+        _, cells = trends.district_comparison(name, period=periods[0])
+        st.markdown(f"**By district, {periods[0]}**")
+        widgets.cell_map_block(cells, height=300, table_label="Table behind the district map")

@@ -1,0 +1,259 @@
+"""Alert rules on hand-made series whose alerts are known, and the alert lifecycle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from observatory.alerts import (
+    AlertActionError,
+    RuleSet,
+    RuleSpec,
+    acknowledge,
+    act_in_store,
+    evaluate,
+    list_alerts,
+    resolve,
+)
+from observatory.alerts.lifecycle import alert_events
+from observatory.registry import Registry
+from observatory.registry.spec import IndicatorSpec, LoadedSpec
+from observatory.store import file_sha256, init_schema
+
+NOW = datetime(2025, 1, 10, tzinfo=UTC)
+START = datetime(2025, 1, 1, tzinfo=UTC)
+# whole-area values 2015..2024; above 10 in 2016-17, 2019-21, 2023-24
+LEVELS = [5, 12, 13, 4, 15, 16, 17, 3, 11, 12]
+# 1,2,3 rising (2017 worsens twice in a row), then 2021-2023 rise again
+RISING = [1, 2, 3, 1, 2, 1, 2, 3, 4, 0]
+NO2_PEAKS = {5: 250.0, 6: 230.0, 7: 210.0, 20: 205.0, 46: 220.0, 47: 240.0}
+
+
+def _spec(name: str, *, direction: str = "lower_is_better") -> LoadedSpec:
+    spec = IndicatorSpec(name=name, label=name, description="test", theme="services",
+                         unit="count", direction=direction, inputs=["study_cells"],
+                         sql=f"{name}.sql", aggregation="sum", owner="t",
+                         method={"standard": "test"},
+                         targets=[{"value": 10, "by": "2030-12-31", "source": "test"}])
+    return LoadedSpec(spec=spec, path=Path(f"{name}.yml"), query="", definition_hash="t")
+
+
+@pytest.fixture
+def registry() -> Registry:
+    registry = Registry(folder=Path("t"))
+    for name in ("levels_count", "rising_count"):
+        registry.specs[name] = _spec(name)
+    return registry
+
+
+def _write_store(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    init_schema(con)
+    for name, values in (("levels_count", LEVELS), ("rising_count", RISING)):
+        for year, value in zip(range(2015, 2025), values, strict=True):
+            con.execute("INSERT INTO indicator_results VALUES ($n, $p, NULL, NULL, $v, NULL, "
+                        "NULL, now(), 'h')", {"n": name, "p": str(year), "v": value})
+    con.execute("CREATE TABLE sensor_series AS SELECT 1::BIGINT AS series_id, 'S1' AS "
+                "station_id, 60.17 AS lat, 24.94 AS lon, 'ok' AS location_flag, "
+                "621798483770966015::BIGINT AS h3_cell, 'src' AS source_id, 'no2' AS variable, "
+                "'µg/m³' AS unit")
+    hours = [h for h in range(48) if not 25 <= h <= 31]  # readings stop for 7 hours
+    frame = pl.DataFrame({
+        "series_id": [1] * len(hours),
+        "hour": [START + timedelta(hours=h) for h in hours],
+        "mean": [NO2_PEAKS.get(h, 40.0) for h in hours],
+        "min": [0.0] * len(hours), "max": [0.0] * len(hours), "n": [1] * len(hours)})
+    con.register("f", frame.to_arrow())
+    con.execute("CREATE TABLE sensor_readings_hourly AS SELECT * FROM f")
+    con.execute("INSERT INTO sources VALUES ('late', 't', 'p', 'CC0', NULL, 'x', now(), $old, "
+                "'{}', false, false, 7, '[]', NULL, '{}'), ('fresh', 't', 'p', 'CC0', NULL, "
+                "'x', now(), $new, '{}', false, false, 7, '[]', NULL, '{}')",
+                {"old": NOW - timedelta(days=10), "new": NOW - timedelta(days=2)})
+    con.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    path = tmp_path / "hand.duckdb"
+    _write_store(path)
+    return path
+
+
+def _rules(*rules: RuleSpec) -> RuleSet:
+    ruleset = RuleSet(folder=Path("t"))
+    for rule in rules:
+        ruleset.rules[rule.name] = rule
+    return ruleset
+
+
+def _rule(name: str, kind: str, **fields: object) -> RuleSpec:
+    return RuleSpec(name=name, kind=kind, severity="warning", owner="ops",
+                    message="{place}: {value} (limit {threshold})", **fields)
+
+
+def _run(store: Path, registry: Registry, *rules: RuleSpec,
+         now: datetime = NOW) -> pl.DataFrame:
+    con = duckdb.connect(str(store))
+    try:
+        evaluate(con, _rules(*rules), registry, now=now)
+        names = [rule.name for rule in rules]
+        return list_alerts(con).filter(pl.col("rule").is_in(names)).sort("started_at")
+    finally:
+        con.close()
+
+
+def _years(frame: pl.DataFrame) -> list[tuple[int, int | None]]:
+    return [(s.year, e.year if e else None) for s, e in
+            zip(frame["started_at"], frame["ended_at"], strict=True)]
+
+
+def test_threshold_on_whole_area_values(store: Path, registry: Registry) -> None:
+    alerts = _run(store, registry, _rule("high", "threshold", indicator="levels_count",
+                                         place="whole", above=10))
+    assert _years(alerts) == [(2016, 2018), (2019, 2022), (2023, None)]
+    assert alerts["state"].to_list() == ["resolved", "resolved", "firing"]
+    assert alerts["peak"].to_list() == [13, 17, 12] and alerts["value"].to_list()[-1] == 12
+
+
+def test_pending_drops_short_runs_and_keep_firing_merges_gaps(store: Path,
+                                                               registry: Registry) -> None:
+    pending = _run(store, registry, _rule("p", "threshold", indicator="levels_count",
+                                          above=10, pending=3))
+    assert _years(pending) == [(2019, 2022)]
+    assert pending["fired_at"][0].year == 2021  # the third breaching year confirmed it
+    kept = _run(store, registry, _rule("k", "threshold", indicator="levels_count",
+                                       above=10, keep_firing=2))
+    assert _years(kept) == [(2016, None)] and kept["state"][0] == "firing"
+
+
+def test_target_breach_uses_the_declared_target(store: Path, registry: Registry) -> None:
+    alerts = _run(store, registry, _rule("t", "target_breach", indicator="levels_count"))
+    assert _years(alerts) == [(2016, 2018), (2019, 2022), (2023, None)]
+    assert set(alerts["threshold"].to_list()) == {10.0}
+
+
+def test_worsening_for_k_periods_in_a_row(store: Path, registry: Registry) -> None:
+    alerts = _run(store, registry, _rule("w", "worsening", indicator="rising_count",
+                                         periods=2))
+    assert _years(alerts) == [(2017, 2018), (2022, 2024)]
+    assert alerts["state"].to_list() == ["resolved", "resolved"]
+
+
+def test_hourly_threshold_on_a_station(store: Path, registry: Registry) -> None:
+    alerts = _run(store, registry, _rule("no2", "threshold", variable="no2", window="hour",
+                                         place="station", above=200))
+    starts = [(a - START) / timedelta(hours=1) for a in alerts["started_at"]]
+    assert starts == [5, 20, 46]
+    assert alerts["slots"].to_list() == [3, 1, 2] and alerts["peak"].to_list() == [250, 205, 240]
+    assert alerts["state"].to_list() == ["resolved", "resolved", "firing"]
+    assert alerts["place"][0] == "station S1 (no2)" and alerts["h3_hex"][0] is not None
+
+
+def test_daily_mean_threshold(store: Path, registry: Registry) -> None:
+    alerts = _run(store, registry, _rule("d", "threshold", variable="no2", window="day",
+                                         above=50))
+    day_one = (40 * 20 + 250 + 230 + 210 + 205) / 24
+    assert alerts.height == 1 and alerts["peak"][0] == pytest.approx(day_one)
+
+
+def test_sensor_silent_for_n_hours(store: Path, registry: Registry) -> None:
+    alerts = _run(store, registry, _rule("s", "sensor_silent", hours=6))
+    assert alerts.height == 2
+    gap, trailing = alerts.row(0, named=True), alerts.row(1, named=True)
+    assert gap["started_at"] == START + timedelta(hours=25) and gap["value"] == 7
+    assert gap["state"] == "resolved" and trailing["state"] == "firing"
+    assert trailing["started_at"] == START + timedelta(hours=48)
+
+
+def test_stale_source_fires_then_resolves_when_data_arrives(store: Path,
+                                                            registry: Registry) -> None:
+    rule = _rule("stale", "stale_source")
+    alerts = _run(store, registry, rule)
+    assert alerts["place_id"].to_list() == ["late"] and alerts["state"][0] == "firing"
+    con = duckdb.connect(str(store))
+    con.execute("UPDATE sources SET data_as_of = $d WHERE source_id = 'late'",
+                {"d": NOW - timedelta(days=1)})
+    con.close()
+    again = _run(store, registry, rule)
+    assert again["state"].to_list() == ["resolved"] and again["resolved_by"][0] == "system"
+
+
+def test_anomaly_waits_for_a_forecast_then_compares(store: Path, registry: Registry) -> None:
+    rule = _rule("a", "anomaly", indicator="levels_count", place="whole")
+    con = duckdb.connect(str(store))
+    result = evaluate(con, _rules(rule), registry, now=NOW)
+    assert result.statuses[0]["status"] == "waiting"
+    assert "no forecast yet" in str(result.statuses[0]["message"])
+    con.execute("CREATE TABLE indicator_forecasts (indicator VARCHAR, area_kind VARCHAR, "
+                "area_id VARCHAR, period VARCHAR, step INTEGER, mean DOUBLE, lo80 DOUBLE, "
+                "hi80 DOUBLE, lo95 DOUBLE, hi95 DOUBLE, model VARCHAR, computed_at TIMESTAMPTZ)")
+    con.execute("INSERT INTO indicator_forecasts VALUES ('levels_count', 'whole', 'whole', "
+                "'2024', 1, 6, 5, 7, 4, 8, 'test', now()), ('levels_count', 'whole', 'whole', "
+                "'2025', 1, 6, 5, 7, 4, 8, 'test', now())")
+    result = evaluate(con, _rules(rule), registry, now=NOW)
+    alerts = list_alerts(con)
+    con.close()
+    assert result.statuses[0]["status"] == "ok"
+    assert alerts.height == 1 and alerts["value"][0] == 12 and alerts["threshold"][0] == 8
+
+
+def test_reevaluation_is_idempotent(store: Path, registry: Registry) -> None:
+    rules = (_rule("high", "threshold", indicator="levels_count", above=10),
+             _rule("s", "sensor_silent", hours=6))
+    con = duckdb.connect(str(store))
+    first = evaluate(con, _rules(*rules), registry, now=NOW)
+    events = con.execute("SELECT count(*) FROM alert_events").fetchall()[0][0]
+    second = evaluate(con, _rules(*rules), registry, now=NOW)
+    assert first.inserted == 5 and second.inserted == 0 and second.resolved == 0
+    assert con.execute("SELECT count(*) FROM alert_events").fetchall()[0][0] == events
+    assert list_alerts(con).height == 5
+    con.close()
+
+
+def test_lifecycle_ack_then_auto_resolve(store: Path, registry: Registry) -> None:
+    rule = _rule("high", "threshold", indicator="levels_count", above=10)
+    con = duckdb.connect(str(store))
+    evaluate(con, _rules(rule), registry, now=NOW)
+    open_id = list_alerts(con, state="firing")["id"][0]
+    acknowledge(con, open_id, by="Aino", comment="crew sent", now=NOW)
+    row = list_alerts(con, state="acknowledged").row(0, named=True)
+    assert (row["acknowledged_by"], row["comment"]) == ("Aino", "crew sent")
+    con.execute("UPDATE indicator_results SET value = 2 WHERE period = '2024'")
+    evaluate(con, _rules(rule), registry, now=NOW)
+    row = list_alerts(con).filter(pl.col("id") == open_id).row(0, named=True)
+    assert row["state"] == "resolved" and row["resolved_by"] == "system"
+    trail = alert_events(con, open_id)["action"].to_list()
+    assert trail == ["fired", "acknowledged", "auto_resolved"]
+    con.close()
+
+
+def test_manual_resolve_needs_a_comment_and_stays_resolved(store: Path,
+                                                           registry: Registry) -> None:
+    rule = _rule("high", "threshold", indicator="levels_count", above=10)
+    con = duckdb.connect(str(store))
+    evaluate(con, _rules(rule), registry, now=NOW)
+    open_id = list_alerts(con, state="firing")["id"][0]
+    with pytest.raises(AlertActionError, match="comment"):
+        resolve(con, open_id, by="Aino", comment="")
+    resolve(con, open_id, by="Aino", comment="sensor moved", now=NOW)
+    evaluate(con, _rules(rule), registry, now=NOW)  # the episode goes on: no duplicate
+    assert list_alerts(con).height == 3 and list_alerts(con, state="firing").is_empty()
+    with pytest.raises(AlertActionError, match="no alert with id 999"):
+        acknowledge(con, 999, by="Aino")
+    con.close()
+
+
+def test_refused_action_leaves_the_store_as_it_was(store: Path, registry: Registry) -> None:
+    _run(store, registry, _rule("high", "threshold", indicator="levels_count", above=10))
+    before = file_sha256(store)
+    with pytest.raises(AlertActionError):
+        act_in_store(store, "resolve", 1, by="Aino", comment="  ")
+    assert file_sha256(store) == before
+    act_in_store(store, "assign", 3, to="street-team", by="Aino")
+    con = duckdb.connect(str(store), read_only=True)
+    assert list_alerts(con).filter(pl.col("id") == 3)["assignee"][0] == "street-team"
+    con.close()

@@ -1,0 +1,90 @@
+"""Alerts on the demo store: the real (simulated) hourly NO2 series raises exactly the
+episodes its data implies, and the operations page acknowledges an alert."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from observatory.alerts import list_alerts
+from observatory.settings import STORE_ENV
+from observatory.store import read_frame
+
+
+def _expected_no2_episodes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, object, int]]:
+    """Independently: valid raw readings, hourly means above 200, consecutive hours joined."""
+    raw = read_frame(con, "SELECT station_id, time, value FROM sensor_readings "
+                          "WHERE variable = 'no2' AND quality = 'ok'")
+    hours = (raw.with_columns(pl.col("time").dt.truncate("1h").alias("hour"))
+             .group_by("station_id", "hour").agg(pl.col("value").mean())
+             .filter(pl.col("value") > 200).sort("station_id", "hour"))
+    episodes: list[tuple[str, object, int]] = []
+    previous = None
+    for station, hour in hours.select("station_id", "hour").iter_rows():
+        if previous and previous[0] == station and hour - previous[1] == timedelta(hours=1):
+            station_, start, length = episodes[-1]
+            episodes[-1] = (station_, start, length + 1)
+        else:
+            episodes.append((station, hour, 1))
+        previous = (station, hour)
+    return episodes
+
+
+def test_demo_no2_series_raises_exactly_its_episodes(helsinki_store: Path) -> None:
+    con = duckdb.connect(str(helsinki_store), read_only=True)
+    try:
+        expected = _expected_no2_episodes(con)
+        alerts = list_alerts(con).filter(pl.col("rule") == "no2_hourly_eu_limit")
+    finally:
+        con.close()
+    assert len(expected) >= 3, "the demo has several NO2 episodes at SIM-01"
+    got = [(place.split("/")[0], start, slots) for place, start, slots in
+           alerts.sort("started_at").select("place_id", "started_at", "slots").iter_rows()]
+    assert got == expected
+    assert (alerts["ended_at"] - alerts["started_at"]).to_list() == [
+        timedelta(hours=n) for _, _, n in expected]
+
+
+def test_demo_alerts_cover_staleness_and_service_targets(helsinki_store: Path) -> None:
+    con = duckdb.connect(str(helsinki_store), read_only=True)
+    try:
+        alerts = list_alerts(con)
+        cadenced = con.execute("SELECT count(*) FROM sources WHERE expected_cadence_days "
+                               "IS NOT NULL").fetchall()[0][0]
+    finally:
+        con.close()
+    stale = alerts.filter(pl.col("rule") == "source_stale")
+    assert stale.height == cadenced and set(stale["state"]) == {"firing"}
+    target = alerts.filter(pl.col("rule") == "service_requests_on_time_target")
+    assert target.height == 1 and target["threshold"][0] == 90
+
+
+@pytest.mark.slow
+def test_operations_page_acknowledges_an_alert(store_copy: Path, app_script: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(STORE_ENV, str(store_copy))
+    at = AppTest.from_file(str(app_script), default_timeout=30)
+    at.session_state["role"] = "operations"
+    at.run()
+    at.switch_page("pages/operations/alerts.py").run()
+    assert not at.exception and at.title[0].value == "Alerts"
+    alert_id = at.selectbox(key="operations_alerts_pick").value
+    at.radio(key="operations_alerts_action_kind").set_value("acknowledge")
+    at.text_input(key="operations_alerts_by").set_value("Aino")
+    at.text_area(key="operations_alerts_comment").set_value("crew on the way")
+    next(b for b in at.button if b.label == "Apply").click().run()
+    assert not at.exception and not at.error
+    assert any(f"Alert {alert_id}: acknowledge recorded" in s.value for s in at.success)
+    con = duckdb.connect(str(store_copy), read_only=True)
+    try:
+        row = list_alerts(con).filter(pl.col("id") == alert_id).row(0, named=True)
+    finally:
+        con.close()
+    assert (row["state"], row["acknowledged_by"], row["comment"]) == (
+        "acknowledged", "Aino", "crew on the way")
+    assert "acknowledged" in at.dataframe[0].value["state"].to_list()

@@ -1,0 +1,67 @@
+"""The officials' pages and the analysts' forecasts page with Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+from streamlit.testing.v1 import AppTest
+
+from observatory.registry import load_registry
+from observatory.roles import Role
+from observatory.settings import indicators_dir
+from observatory.views import trends
+
+
+def _open(app_script: Path, role: Role, page: str) -> AppTest:
+    at = AppTest.from_file(str(app_script), default_timeout=30)
+    at.session_state["role"] = role.value
+    at.run()
+    return at.switch_page(page).run()
+
+
+def test_overview_scorecard_trend_changes_and_brief(ui_store: Path, app_script: Path) -> None:
+    at = _open(app_script, Role.OFFICIALS, "pages/officials/overview.py")
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Overview"
+    text = "\n".join(str(e.value) for e in [*at.markdown, *at.caption])
+    assert "on track: probability ≥ 70%" in text
+    assert "What changed since the last period" in [h.value for h in at.subheader]
+    chosen = at.selectbox(key="officials_overview_indicator").value
+    assert chosen in {"no2_hours_above_200_count", "pm25_annual_mean_ug_m3",
+                      "service_requests_on_time_share"}, "opens on an indicator with a trend"
+    assert at.get("plotly_chart")
+    started = time.perf_counter()
+    at.run()
+    assert time.perf_counter() - started < 1.0
+
+
+def test_compare_ranks_districts(ui_store: Path, app_script: Path) -> None:
+    at = _open(app_script, Role.OFFICIALS, "pages/officials/compare.py")
+    assert not at.exception and not at.error
+    assert "Kluuvi" in at.selectbox(key="officials_compare_district").options
+    at.selectbox(key="officials_compare_district").set_value("osm-1").run()
+    assert not at.exception
+
+
+def test_analysts_see_backtests(ui_store: Path, app_script: Path) -> None:
+    at = _open(app_script, Role.ANALYSTS, "pages/analysts/forecasts.py")
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert {"model", "mase", "coverage80", "coverage95", "note"} <= set(table.columns)
+
+
+def test_brief_is_one_printable_page_of_html(helsinki_store: Path) -> None:
+    con = duckdb.connect(str(helsinki_store), read_only=True)
+    try:
+        registry = load_registry(indicators_dir())
+        card = trends.officials_scorecard(con, registry, role=Role.OFFICIALS)
+        changes = trends.what_changed(con, registry, role=Role.OFFICIALS)
+    finally:
+        con.close()
+    page = trends.brief_html(card, changes, title="Brief <test>", as_of="31 Dec 2024",
+                             sources="osm:Helsinki (ODbL-1.0)", badges=["SIMULATED"])
+    assert page.startswith("<!doctype html>") and "@page" in page
+    assert "Brief &lt;test&gt;" in page and "PM2.5 annual mean" in page
+    assert "off track" in page and "SIMULATED" in page
