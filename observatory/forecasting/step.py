@@ -4,7 +4,8 @@ Runs inside the build's write session (observatory.build.AFTER_COMPUTE), never o
 load. Tables (the contract other modules read):
 
 - `indicator_series`: each indicator's history for the whole area and for each district;
-- `indicator_forecasts`: future periods only (step 1 = the first), mean and 80/95 % limits;
+- `indicator_forecasts`: future periods (step 1 = the first), mean and 80/95 % limits, and
+  for whole-area series a step 0: the latest observed period forecast from the ones before;
 - `indicator_backtests`: the chosen model, its MASE against the naive forecast and the
   interval coverage in a rolling-origin backtest (NULL when the series is too short);
 - `indicator_status`: the probability of meeting the declared target and its status.
@@ -184,6 +185,22 @@ def _horizon(job: SeriesJob, kind: PeriodKind) -> int:
     return min(steps, MAX_HORIZON_YEARS * kind.per_year)
 
 
+def _latest_check(job: SeriesJob, kind: PeriodKind) -> list[tuple]:
+    """Step 0: the forecast of the latest observed period from the periods before it, so
+    that the anomaly alert can ask whether the latest value fell outside its interval.
+    Whole-area series only (one more fit each), and only with enough history."""
+    if job.area_kind != "whole" or len(job.values) <= MIN_FORECAST:
+        return []
+    check = forecast_series(np.array(job.values[:-1]), horizon=1, season=kind.per_year)
+    if check is None:
+        return []
+    (lo80,), (hi80,) = check.bounds(80)
+    (lo95,), (hi95,) = check.bounds(95)
+    return [(job.indicator, job.area_kind, job.area_id, job.periods[-1], 0,
+             float(check.mean[0]), float(lo80), float(hi80), float(lo95), float(hi95),
+             check.model)]
+
+
 def forecast_job(job: SeriesJob) -> dict[str, list]:
     """Forecast rows, the backtest row and the status row of one series."""
     out: dict[str, list] = {"forecasts": [], "backtests": [], "status": []}
@@ -205,6 +222,7 @@ def forecast_job(job: SeriesJob) -> dict[str, list]:
         out["forecasts"].append((*key, period_from_index(last + step + 1, kind=kind), step + 1,
                                  *(float(a[step]) for a in (result.mean, lo80, hi80, lo95,
                                                             hi95)), result.model))
+    out["forecasts"] += _latest_check(job, kind)
     bt = result.backtest
     out["backtests"].append((*key, result.model, bt.mase if bt else None,
                              bt.coverage80 if bt else None, bt.coverage95 if bt else None,

@@ -99,7 +99,7 @@ def indicator_trend(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role:
                     "WHERE indicator = $n AND area_id = $a ORDER BY period", params)
     forecast = _rows(con, "SELECT period, step, mean, lo80, hi80, lo95, hi95, model "
                      "FROM indicator_forecasts WHERE indicator = $n AND area_id = $a "
-                     "ORDER BY step", params)
+                     "AND step >= 1 ORDER BY step", params)  # step 0 checks the latest value
     status = _rows(con, "SELECT target_value, target_by, probability, status, thresholds, "
                    "reason FROM indicator_status WHERE indicator = $n AND area_id = $a", params)
     backtest = _rows(con, "SELECT model, mase, coverage80, coverage95, holdout, note "
