@@ -178,12 +178,15 @@ def fan_chart(trend: views.Trend, *, height: int = 360) -> None:
     """History, forecast mean with 80 % and 95 % fans, and the target marker."""
     fig = go.Figure()
     fc = trend.forecast
+    # A quantity never observed below zero is not drawn below zero either.
+    floor = 0.0 if trend.history.height and trend.history["value"].min() >= 0 else None
     if fc.height:
         joined = [trend.history["period"][-1], *fc["period"].to_list()]
         last = trend.history["value"][-1]
         for level, alpha in ((95, 0.15), (80, 0.3)):
             upper = [last, *fc[f"hi{level}"].to_list()]
-            lower = [last, *fc[f"lo{level}"].to_list()]
+            lower = [last, *(v if floor is None else max(v, floor)
+                             for v in fc[f"lo{level}"].to_list())]
             fig.add_trace(go.Scatter(x=joined + joined[::-1], y=upper + lower[::-1],
                                      fill="toself", fillcolor=f"rgba(49,104,142,{alpha})",
                                      line={"width": 0}, name=f"{level} % interval"))
@@ -198,9 +201,12 @@ def fan_chart(trend: views.Trend, *, height: int = 360) -> None:
                                  mode="markers+text", text=["target"],
                                  textposition="top center", name="target",
                                  marker={"symbol": "star", "size": 14, "color": "#d62728"}))
+    periods = sorted({str(x) for trace in fig.data for x in (trace.x or ())})
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       title=f"{trend.label}: {trend.area_name}",
-                      yaxis_title=trend.unit_label, xaxis={"type": "category"},
+                      yaxis_title=trend.unit_label,
+                      xaxis={"type": "category", "categoryorder": "array",
+                             "categoryarray": periods},
                       legend={"orientation": "h"})
     st.plotly_chart(fig, width="stretch")
     status_note(trend)
