@@ -286,21 +286,7 @@ def methodology_block(name: str, language: str) -> None:
         footer(provenance, period=None, language=language)
 
 
-def _date(value: object) -> str:
-    return f"{value:%d %b %Y}" if value is not None else "?"
-
-
 def footer(provenance: views.Provenance, *, period: str | None, language: str) -> None:
     """Unit, period, date the data is as of, and every source with licence and date."""
-    parts = [f"**{t('unit', language)}:** {provenance.unit_label}"]
-    if period:
-        parts.append(f"**{t('period', language)}:** {period}")
-    parts.append(f"**{t('data_as_of', language)}:** {_date(provenance.data_as_of)}")
-    st.caption(" · ".join(parts))
-    sources = "; ".join(
-        f"{s.source_id} ({s.licence}{', ' + s.attribution if s.attribution else ''}; "
-        f"{_date(s.data_as_of)}{'; ' + t('modelled', language) if s.modelled else ''}"
-        f"{'; ' + t('simulated', language) if s.simulated else ''})"
-        for s in provenance.sources)
-    st.caption(f"**{t('sources', language)}:** {sources}")
+    widgets.provenance_footer(provenance, period=period, language=language)
 

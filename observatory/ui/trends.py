@@ -14,7 +14,7 @@ import streamlit as st
 
 from observatory.targets import THRESHOLDS_TEXT
 from observatory.ui.loaders import Context, _cursor, _registry, context, current_role
-from observatory.ui.widgets import table_behind
+from observatory.ui.widgets import cell_map_block, table_behind
 from observatory.views import trends as views
 from observatory.views.indicators import visible_spec, visible_specs
 from observatory.views.model import CellMap, Provenance
@@ -252,3 +252,20 @@ def brief_button(html_text: str, *, key: str) -> None:
     st.download_button("Download the one-page brief (HTML, print to PDF)", data=html_text,
                        file_name="observatory-brief.html", mime="text/html", key=key,
                        on_click="ignore", icon=":material/print:")
+
+
+def trend_and_districts(name: str) -> views.Trend:
+    """The fan chart of `name` beside its latest district map (with the table behind)."""
+    chosen = trend(name)
+    chart, districts = st.columns([3, 2])
+    with chart:
+        fan_chart(chosen)
+    with districts:
+        periods = district_periods(name)
+        if periods:
+            _, cells = district_comparison(name, period=periods[0])
+            st.markdown(f"**By district, {periods[0]}**")
+            cell_map_block(cells, height=300, table_label="Table behind the district map")
+        else:
+            st.info("No district values for this indicator.")
+    return chosen

@@ -14,6 +14,7 @@ import polars as pl
 import pydeck as pdk
 import streamlit as st
 
+from observatory.i18n import t
 from observatory.roles import DEFAULT_ROLE, Role, UnknownRoleError, role_from_name
 from observatory.settings import demo_roles_enabled
 from observatory.ui import loaders
@@ -360,19 +361,21 @@ def data_badges(provenance: Provenance) -> None:
                  icon=":material/model_training:", color="orange")
 
 
-def provenance_footer(provenance: Provenance, *, period: str | None = None) -> None:
+def provenance_footer(provenance: Provenance, *, period: str | None = None,
+                      language: str = "en") -> None:
     """Unit, sources with licence and attribution, and the date the data is as of."""
-    parts = [f"**Unit:** {provenance.unit_label}"]
+    parts = [f"**{t('unit', language)}:** {provenance.unit_label}"]
     if period:
-        parts.append(f"**Period:** {period}")
-    parts.append(f"**Data as of:** {_date(provenance.data_as_of)}")
+        parts.append(f"**{t('period', language)}:** {period}")
+    parts.append(f"**{t('data_as_of', language)}:** {_date(provenance.data_as_of)}")
     st.caption(" · ".join(parts))
     sources = "; ".join(
         f"{s.source_id} ({s.licence}{', ' + s.attribution if s.attribution else ''}; "
-        f"data as of {_date(s.data_as_of)}{'; modelled' if s.modelled else ''}"
-        f"{'; simulated' if s.simulated else ''})"
+        f"{t('data_as_of', language).lower()} {_date(s.data_as_of)}"
+        f"{'; ' + t('modelled', language) if s.modelled else ''}"
+        f"{'; ' + t('simulated', language) if s.simulated else ''})"
         for s in provenance.sources)
-    st.caption(f"**Sources:** {sources or 'none recorded'}")
+    st.caption(f"**{t('sources', language)}:** {sources or '–'}")
 
 
 def methodology_panel(method: Methodology, provenance: Provenance) -> None:

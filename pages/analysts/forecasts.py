@@ -19,13 +19,4 @@ st.subheader("One indicator")
 name = widgets.indicator_picker(trends.catalogue(), key="analysts_forecasts_indicator")
 if name is None:
     st.stop()
-trend = trends.trend(name)
-chart, districts = st.columns([3, 2])
-with chart:
-    trends.fan_chart(trend)
-with districts:
-    periods = trends.district_periods(name)
-    if periods:
-        _, cells = trends.district_comparison(name, period=periods[0])
-        st.markdown(f"**By district, {periods[0]}**")
-        widgets.cell_map_block(cells, height=300, table_label="Table behind the district map")
+trend = trends.trend_and_districts(name)

@@ -23,19 +23,7 @@ name = widgets.indicator_picker(trends.catalogue(headline_only=True),
                                 key="officials_overview_indicator")
 if name is None:
     st.stop()
-trend = trends.trend(name)
-chart, districts = st.columns([3, 2])
-with chart:
-    trends.fan_chart(trend)
-with districts:
-    periods = trends.district_periods(name)
-    if periods:
-        ranked, cells = trends.district_comparison(name, period=periods[0])
-        st.markdown(f"**By district, {periods[0]}**")
-        widgets.h3_map(cells, height=300)
-        widgets.table_behind(cells.cells, label="Table behind the district map")
-    else:
-        st.info("No district values for this indicator.")
+trend = trends.trend_and_districts(name)
 widgets.provenance_footer(trend.provenance or provenance, period=trend.history["period"][-1]
                           if trend.history.height else None)
 
