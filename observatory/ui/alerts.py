@@ -115,7 +115,7 @@ def filters(frame: pl.DataFrame) -> tuple[list[str], str | None, str | None]:
                         format_func=lambda t: "all themes" if t is None
                         else widgets.theme_label(t))
     districts = sorted(d for d in frame["district"].unique().to_list() if d)
-    district = c.selectbox("District (H3 res 7)", options=[None, *districts],
+    district = c.selectbox("District", options=[None, *districts],
                            key="operations_alerts_district",
                            format_func=lambda d: "all districts" if d is None else d)
     return states, theme, district

@@ -1,8 +1,10 @@
 """Views of the alerts: filtered lists, counts per cell for the map, and the drill-down
 behind one alert (the indicator's trend, or the station's readings, or the source).
 
-Districts are H3 resolution-7 cells (about 5 km²); an alert without a cell (the whole
-area, a data feed) belongs to no district.
+An alert's district is the named district (observatory/districts.py) that holds most of
+its resolution-10 cell in the crosswalk, or the district it was raised on; without any
+districts in the store it falls back to the cell's H3 resolution-7 parent. An alert
+without a place (the whole area, a data feed) belongs to no district.
 """
 
 from __future__ import annotations
@@ -28,10 +30,26 @@ SEVERITIES = ("critical", "warning", "info")
 MARGIN = timedelta(days=2)
 
 
-def _district(hex_cell: str | None) -> str | None:
+def _named_districts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Resolution-10 cell (hex) -> the name of the district holding most of it."""
+    if not (has_table(con, "district_cells") and has_table(con, "districts")):
+        return {}
+    frame = read_frame(con, "SELECT h3_hex(c.h3_cell) AS h3_hex, arg_max(d.name, c.weight) "
+                            "AS name FROM district_cells AS c JOIN districts AS d "
+                            "USING (district_id) WHERE c.resolution = 10 GROUP BY c.h3_cell")
+    return dict(frame.iter_rows())
+
+
+def _district(hex_cell: str | None, named: dict[str, str]) -> str | None:
     if not hex_cell:
         return None
-    return h3.cell_to_parent(hex_cell, DISTRICT_RESOLUTION)
+    if not named:
+        return h3.cell_to_parent(hex_cell, DISTRICT_RESOLUTION)
+    if h3.get_resolution(hex_cell) < 10:
+        hex_cell = h3.cell_to_center_child(hex_cell, 10)
+    elif h3.get_resolution(hex_cell) > 10:
+        hex_cell = h3.cell_to_parent(hex_cell, 10)
+    return named.get(hex_cell)
 
 
 def alerts_for_role(con: duckdb.DuckDBPyConnection, registry: Registry, *,
@@ -43,7 +61,11 @@ def alerts_for_role(con: duckdb.DuckDBPyConnection, registry: Registry, *,
               if not can_see(role, visibility=s.spec.visibility)]
     if hidden:
         frame = frame.filter(pl.col("indicator").is_null() | ~pl.col("indicator").is_in(hidden))
-    districts = [_district(h) for h in frame["h3_hex"].to_list()]
+    named = _named_districts(con)
+    districts = [_district(cell, named) if cell
+                 else place.removeprefix("district ") if kind == "district" else None
+                 for kind, place, cell in frame.select("place_kind", "place", "h3_hex")
+                 .iter_rows()]
     return frame.with_columns(pl.Series("district", districts, dtype=pl.String))
 
 
