@@ -6,13 +6,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from observatory.alerts.spec import KIND_KEYS, ChannelSpec, RuleSpec, template_problems
 from observatory.errors import InputError
 from observatory.registry import Registry
-from observatory.registry.loader import Loc, _did_you_mean, _display, _key_lines, _line_of
+from observatory.registry.loader import Loc, _did_you_mean, _display, _line_of, read_yaml
 from observatory.settings import REPO_ROOT
 
 ALERTS_ENV = "OBSERVATORY_ALERTS"
@@ -139,17 +138,11 @@ def _indicator_problems(rule: RuleSpec, problems: _File, loc: Loc,
 
 
 def _parse(path: Path) -> tuple[dict[str, object] | None, _File]:
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problems = _File(path, {})
-        problems.messages.append(f"{_display(path)} line {mark.line + 1 if mark else 1}: "
-                                 f"not valid YAML ({getattr(exc, 'problem', exc)}).")
+    data, lines, syntax = read_yaml(path)
+    problems = _File(path, lines)
+    if syntax is not None:
+        problems.messages.append(syntax)
         return None, problems
-    problems = _File(path, _key_lines(node) if node is not None else {})
     if not isinstance(data, dict) or not set(data) <= {"rules", "channels"} or not data:
         problems.add("a rules file holds `rules:` (a list) and optionally `channels:`.", ())
         return None, problems

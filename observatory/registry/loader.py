@@ -104,7 +104,9 @@ def _schema_message(error: dict[str, object]) -> str:
     return f"`{loc}`: {error['msg']} (got {error.get('input')!r})."
 
 
-def _parse(path: Path, problems: _FileProblems) -> dict[str, object] | None:
+def read_yaml(path: Path) -> tuple[object, dict[Loc, int], str | None]:
+    """(data, line of every key, None) of a YAML file, or (None, {}, the syntax problem
+    with its line) when it is not valid YAML."""
     text = path.read_text(encoding="utf-8")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -112,11 +114,17 @@ def _parse(path: Path, problems: _FileProblems) -> dict[str, object] | None:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        problems.messages.append(
-            f"{_display(path)} line {line}: not valid YAML ({getattr(exc, 'problem', exc)})."
-        )
+        return None, {}, (f"{_display(path)} line {line}: not valid YAML "
+                          f"({getattr(exc, 'problem', exc)}).")
+    return data, _key_lines(node) if node is not None else {}, None
+
+
+def _parse(path: Path, problems: _FileProblems) -> dict[str, object] | None:
+    data, lines, syntax = read_yaml(path)
+    if syntax is not None:
+        problems.messages.append(syntax)
         return None
-    problems.lines = _key_lines(node) if node is not None else {}
+    problems.lines = lines
     if not isinstance(data, dict) or set(data) != {"indicator"}:
         problems.add("the file must hold one mapping under the key `indicator:`.")
         return None

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from observatory.i18n import format_number
+
 # Viridis (perceptually uniform, colour-blind safe), the 10 stops plotly ships.
 VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
            "#6ece58", "#b5de2b", "#fde725")
@@ -105,12 +107,7 @@ def format_value(value: float | None, *, unit: str = "") -> str:
     """A value as people read it: 3 significant digits at most, thousands separated."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "no value"
-    magnitude = abs(value)
-    if magnitude >= 100 or float(value).is_integer():
-        text = f"{value:,.0f}"
-    else:
-        text = f"{value:,.1f}" if magnitude >= 10 else f"{value:,.2f}"
-        text = text.rstrip("0").rstrip(".")
+    text = format_number(value, "en")
     if not unit:
         return text
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
