@@ -23,6 +23,7 @@ from observatory.accessibility import (
     uncertain_companion,
     write_walk_access,
 )
+from observatory.accessibility.macros import create_macros
 from observatory.accessibility.targets import OSM_TARGET_NAMES
 from observatory.connectors import silent_progress
 from observatory.datasets import known_datasets
@@ -220,6 +221,7 @@ def test_share_sql_invariants(origins: list[tuple[int, float, float | None, floa
                          "distance_m": pl.Float64, "certain_within_m": pl.Float64})
     con.register("walk_access_origins", frame.to_arrow())
     con.execute("CREATE TABLE study_cells AS SELECT range AS h3_cell FROM range(4)")
+    create_macros(con)
     params = {"category": "grocery", "speed_kmh": 4.8, "max_minutes": minutes}
     share = read_frame(con, (FOLDER / "walk_share.sql").read_text(), params).sort("h3_cell")
     unsure = read_frame(con, (FOLDER / "walk_uncertain_share.sql").read_text(), params).sort(

@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from observatory.accessibility.macros import create_macros
 from observatory.accessibility.model import AccessModel
 from observatory.accessibility.points import Origins
 from observatory.accessibility.targets import MAX_MINUTES, SPEEDS_KMH, cutoff_m
@@ -128,6 +129,7 @@ def write_walk_access(con: duckdb.DuckDBPyConnection, *, model: AccessModel,
         _create(con, "walk_access_cells", cells)
     else:
         _replace_rows(con, "walk_access_cells", cells, names)
+    create_macros(con)
     return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in TABLES}
 
 
