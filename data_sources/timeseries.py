@@ -228,6 +228,19 @@ def source_id(path: Path, options: Options) -> str:
     return f"timeseries:{slug(path.stem)}:{slug(str(options['variable']))}"
 
 
+# nearest_station(variable): every study cell with the series of its nearest placed station
+# of `variable` (equirectangular distance between cell centre and station), for indicators
+# that assign residents to stations.
+NEAREST_STATION_MACRO = """
+CREATE OR REPLACE MACRO nearest_station(var) AS TABLE
+SELECT c.h3_cell,
+       arg_min(s.series_id, pow(c.lat - s.lat, 2)
+               + pow((c.lon - s.lon) * cos(radians(c.lat)), 2)) AS series_id
+FROM study_cells AS c CROSS JOIN sensor_series AS s
+WHERE s.variable = var AND s.location_flag = 'ok'
+GROUP BY c.h3_cell
+"""
+
 READINGS_VIEW = """
 CREATE OR REPLACE VIEW sensor_readings AS
 SELECT s.source_id, s.station_id, s.variable, s.unit, v.time, v.value,
@@ -256,6 +269,7 @@ def _store(con: duckdb.DuckDBPyConnection, sid: str, series: pl.DataFrame,
         con.execute(f"INSERT INTO {table} SELECT * FROM _rows")
         con.unregister("_rows")
     con.execute(READINGS_VIEW)
+    con.execute(NEAREST_STATION_MACRO)
 
 
 def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,

@@ -17,9 +17,9 @@ from observatory.alerts import (
 )
 from observatory.alerts.tables import ALERT_STATES
 from observatory.datasets import known_datasets
-from observatory.errors import InputError, StoreMissingError
+from observatory.errors import InputError
 from observatory.registry import Registry, load_registry
-from observatory.settings import indicators_dir, store_path
+from observatory.settings import existing_store_path, indicators_dir, store_path
 from observatory.store import connect_read, write_session
 
 LIST_FIELDS = ("id", "rule", "severity", "state", "place", "started_at", "ended_at", "value",
@@ -29,11 +29,7 @@ LIST_FIELDS = ("id", "rule", "severity", "state", "place", "started_at", "ended_
 
 
 def _store(args: argparse.Namespace) -> Path:
-    path = store_path(args.store)
-    if not path.exists():
-        raise StoreMissingError(f"{path}: no store here yet. Run `observatory demo --no-serve` "
-                                "to build the embedded default.")
-    return path
+    return existing_store_path(args.store)
 
 
 def _path(value: str | None) -> Path | None:

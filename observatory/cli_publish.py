@@ -6,17 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from observatory.errors import StoreMissingError
 from observatory.publish import DEFAULT_PUBLISHER, publish_bundle
-from observatory.settings import indicators_dir, store_path
+from observatory.settings import existing_store_path, indicators_dir
 
 
 def publish(args: argparse.Namespace) -> int:
     """Write the bundle; the same store always gives byte-identical files."""
-    store = store_path(args.store)
-    if not store.exists():
-        raise StoreMissingError(f"{store}: no store here yet. Run `observatory demo --no-serve` "
-                                "to build the embedded default.")
+    store = existing_store_path(args.store)
     summary = publish_bundle(store, Path(args.outdir).expanduser().resolve(),
                              indicators=indicators_dir(args.indicators),
                              publisher=args.publisher, base_url=args.base_url)

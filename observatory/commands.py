@@ -15,7 +15,7 @@ from observatory.connectors import connector_named, stderr_progress
 from observatory.datasets import known_datasets
 from observatory.errors import InputError, StoreMissingError
 from observatory.registry import load_registry
-from observatory.settings import REPO_ROOT, indicators_dir, store_path
+from observatory.settings import REPO_ROOT, existing_store_path, indicators_dir, store_path
 from observatory.store import connect_read, write_session
 
 
@@ -24,11 +24,7 @@ def _json_out(payload: object) -> None:
 
 
 def _existing_store(args: argparse.Namespace) -> Path:
-    path = store_path(args.store)
-    if not path.exists():
-        raise StoreMissingError(f"{path}: no store here yet. Run `observatory demo --no-serve` "
-                                "to build the embedded default, or `observatory ingest osm PATH`.")
-    return path
+    return existing_store_path(args.store)
 
 
 def demo(args: argparse.Namespace) -> int:

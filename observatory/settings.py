@@ -20,6 +20,18 @@ def store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env).expanduser().resolve() if env else DEFAULT_STORE
 
 
+def existing_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """`store_path`, which must exist; StoreMissingError saying how to build one."""
+    from observatory.errors import StoreMissingError
+
+    path = store_path(explicit)
+    if not path.exists():
+        raise StoreMissingError(f"{path}: no store here yet. Run `observatory demo --no-serve` "
+                                "to build the embedded default, or `observatory ingest osm "
+                                "PATH`.")
+    return path
+
+
 def indicators_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The indicator folder: an explicit path, else $OBSERVATORY_INDICATORS, else indicators/."""
     if explicit:

@@ -5,16 +5,12 @@
 -- `$measure` picks the yearly figure: 'mean' (mean of hourly means), 'hot_days' (days
 -- whose hourly maximum exceeds `$threshold`).
 WITH stations AS (
-    SELECT series_id, lat, lon
+    SELECT series_id
     FROM sensor_series
     WHERE variable = $variable AND location_flag = 'ok'
 ),
-nearest AS (
-    SELECT c.h3_cell,
-           arg_min(s.series_id, pow(c.lat - s.lat, 2)
-                   + pow((c.lon - s.lon) * cos(radians(c.lat)), 2)) AS series_id
-    FROM study_cells AS c CROSS JOIN stations AS s
-    GROUP BY c.h3_cell
+nearest AS (  -- store macro of the timeseries connector
+    SELECT * FROM nearest_station($variable)
 ),
 daily AS (
     SELECT series_id, CAST(hour AS DATE) AS day, max("max") AS day_max
