@@ -1,34 +1,13 @@
 """Which OpenStreetMap tags make a point of interest part of which service category.
 
 The first matching rule wins, in the order below. `pt_capacity` follows SDG 11.2.1:
-`low` for bus and tram, `high` for rail, metro and ferry.
+`low` for bus and tram, `high` for rail, metro and ferry. The categories themselves (names
+and labels) are the store's vocabulary, in observatory/service_categories.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-CATEGORIES: tuple[str, ...] = (
-    "grocery",
-    "school",
-    "healthcare",
-    "pharmacy",
-    "park",
-    "public_transport",
-    "culture_library",
-    "sport",
-)
-
-CATEGORY_LABELS: dict[str, str] = {
-    "grocery": "Grocery store",
-    "school": "School",
-    "healthcare": "Healthcare",
-    "pharmacy": "Pharmacy",
-    "park": "Park or open space",
-    "public_transport": "Public-transport stop",
-    "culture_library": "Culture or library",
-    "sport": "Sport facility",
-}
 
 # (tag key, tag values, category); values None means any value.
 RULES: tuple[tuple[str, frozenset[str] | None, str], ...] = (

@@ -149,7 +149,8 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
     )
 
 
-connector = Connector(
+# The registered connector (with its append path) is data_sources.service_requests_append's.
+loader = Connector(
     name="service-requests", help="service requests (Open311 GeoReport v2 JSON or CSV)",
     ingest=ingest, tables=TABLES, source_id=source_id,
     options=(

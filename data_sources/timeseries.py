@@ -1,7 +1,9 @@
 """Sensor time series connector (CSV or Parquet, long format: one value column per call).
 
 Readings are stored compactly (`sensor_values` by `series_id`, one `sensor_series` row per
-station and variable) and read through the view `sensor_readings`, which has `variable`,
+station and variable; values and hourly aggregates as Parquet files of the store's lake,
+observatory/lake.py, so that appends never copy them) and read through the view
+`sensor_readings`, which has `variable`,
 `unit` and a `quality` flag (`ok`, `impossible`, `duplicate`), so nothing is silently
 dropped or silently kept: rows that
 cannot be parsed are skipped and listed, implausible and duplicate ones are kept, flagged
@@ -20,13 +22,13 @@ import polars_h3 as plh3
 from data_sources._common import (
     LINE,
     describe_rows,
-    ensure_table,
     outside_area,
     replace_rows,
     slug,
     study_area_bounds,
 )
 from data_sources.units import VARIABLES, canonical_unit
+from observatory import lake
 from observatory.connectors import Connector, Option, Options, Progress
 from observatory.errors import InputError, SourceFileError
 from observatory.h3grid import BASE_RESOLUTION
@@ -258,16 +260,19 @@ def _first_series_id(con: duckdb.DuckDBPyConnection, sid: str) -> int:
 
 def _store(con: duckdb.DuckDBPyConnection, sid: str, series: pl.DataFrame,
            values: pl.DataFrame, hourly: pl.DataFrame) -> None:
-    if _has_table(con, "sensor_series"):
-        old = "SELECT series_id FROM sensor_series WHERE source_id = $s"
-        for table in ("sensor_values", "sensor_readings_hourly"):
-            con.execute(f"DELETE FROM {table} WHERE series_id IN ({old})", {"s": sid})
+    """Replace the source's stations in the store and its readings in the lake."""
     replace_rows(con, "sensor_series", series, key="source_id", value=sid)
+    lake.drop_source(con, sid)
     for table, rows in (("sensor_values", values), ("sensor_readings_hourly", hourly)):
-        ensure_table(con, table, rows)
-        con.register("_rows", rows.to_arrow())
-        con.execute(f"INSERT INTO {table} SELECT * FROM _rows")
-        con.unregister("_rows")
+        lake.replace_files(con, table, sid, lake.write_files(con, table, sid, rows))
+    create_views(con)
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """The readings view and the nearest-station macro (over the lake views)."""
+    for table in ("sensor_values", "sensor_readings_hourly"):
+        if not _has_table(con, table):
+            lake.refresh_view(con, table)
     con.execute(READINGS_VIEW)
     con.execute(NEAREST_STATION_MACRO)
 
@@ -306,7 +311,8 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
     )
 
 
-connector = Connector(
+# The registered connector (with its append path) is data_sources.timeseries_append's.
+loader = Connector(
     name="timeseries", help="sensor readings (CSV or Parquet, long format)", ingest=ingest,
     tables=TABLES, source_id=source_id,
     options=(

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 
-from data_sources.simulated import load_simulated_feeds
 from observatory.accessibility import compute_walk_access
 from observatory.connectors import Progress, connector_named, silent_progress
 from observatory.datasets import known_datasets
+from observatory.demo_feeds import load_simulated_feeds
 from observatory.population import model_population
 from observatory.registry import Registry, load_registry
 from observatory.registry.engine import RunResult, compute_all
@@ -32,8 +32,20 @@ from observatory.store import (
     write_session,
 )
 
+# The store's layout version: readings in the lake, snapshots; older stores are rebuilt.
+STORE_LAYOUT = "2"
 # Sources whose load changes the walking network, the services or the residents.
 DERIVES_WALK_ACCESS = ("osm", "population", "gtfs")
+
+
+def has_current_layout(store: Path) -> bool:
+    """Whether the store was built with this version's layout (lake, snapshots)."""
+    con = connect_read(store)
+    try:
+        rows = con.execute("SELECT value FROM store_meta WHERE key = 'layout'").fetchall()
+    finally:
+        con.close()
+    return bool(rows) and rows[0][0] == STORE_LAYOUT
 
 
 def default_pbf() -> Path:
@@ -84,8 +96,12 @@ def is_unchanged(store: Path, kind: str, path: Path | str,
 
 # Steps that run, in this order, in the same write session after the indicators are
 # computed: "module:function", each called as function(con, registry, progress=...).
-AFTER_COMPUTE: tuple[str, ...] = ("observatory.forecasting.step:forecast_step",
-                                  "observatory.alerts.evaluate:evaluate_step")  # alerts last
+AFTER_COMPUTE: tuple[str, ...] = ("observatory.forecasting.step:forecast_step",)
+# Steps that run once the new snapshot is current: "module:function", each called as
+# function(store, progress=..., indicators=folder or None). Alerts live in the operational
+# database and are evaluated on the published snapshot, so they never describe a build that
+# did not land.
+AFTER_PUBLISH: tuple[str, ...] = ("observatory.alerts.evaluate:evaluate_published_step",)
 
 
 def _after_compute(con: duckdb.DuckDBPyConnection, registry: Registry,
@@ -95,11 +111,21 @@ def _after_compute(con: duckdb.DuckDBPyConnection, registry: Registry,
         getattr(importlib.import_module(module), function)(con, registry, progress=progress)
 
 
+def after_publish(store: Path, progress: Progress = silent_progress, *,
+                  indicators: Path | None = None) -> None:
+    """Run the AFTER_PUBLISH steps on the store's current snapshot."""
+    for step in AFTER_PUBLISH:
+        module, _, function = step.partition(":")
+        getattr(importlib.import_module(module), function)(store, progress=progress,
+                                                           indicators=indicators)
+
+
 def compute_into(con: duckdb.DuckDBPyConnection, *, indicators: Path | None = None,
                  names: list[str] | None = None,
                  progress: Progress = silent_progress) -> list[RunResult]:
     """Validate the registry against the store, compute the indicators into it, then run
-    the AFTER_COMPUTE steps (forecasts, alerts)."""
+    the AFTER_COMPUTE steps (forecasts). The caller runs `after_publish` (alerts) once its
+    write session has published the snapshot."""
     registry = load_registry(indicators_dir(indicators), known_inputs=known_datasets(con))
     results = compute_all(con, registry, names=names, progress=progress)
     set_meta(con, "indicators_computed", str(len(results)))
@@ -120,4 +146,7 @@ def build_store(path: Path, *, osm_pbf: Path | None = None, indicators: Path | N
         if osm_pbf is None:  # the embedded default also gets the simulated feeds
             load_simulated_feeds(con, progress)
         set_meta(con, "default_data", "embedded" if osm_pbf is None else str(pbf))
-        return compute_into(con, indicators=indicators, progress=progress)
+        set_meta(con, "layout", STORE_LAYOUT)
+        results = compute_into(con, indicators=indicators, progress=progress)
+    after_publish(path, progress, indicators=indicators)
+    return results

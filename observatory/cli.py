@@ -21,7 +21,7 @@ Handler = Callable[[argparse.Namespace], int]
 # top-level subparsers action; their handlers take the parsed arguments and return the
 # exit code, and raise InputError for bad input like every other command.
 COMMAND_MODULES: tuple[str, ...] = ("observatory.cli_forecast", "observatory.cli_publish",
-                                    "observatory.cli_alerts")
+                                    "observatory.cli_alerts", "observatory.cli_operations")
 
 
 def _common(parser: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -73,9 +73,18 @@ def _ingest_commands(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("path", help="the portal's base URL" if connector.takes_url
                             else "the file to load")
         _indicators_arg(parser)
+        appends = connector.append is not None
+        if appends:
+            parser.add_argument("--append", action="store_true", help="add the file's new "
+                                "rows to the loaded source given by --source (read with that "
+                                "source's options; rows already loaded are skipped)")
+            parser.add_argument("--source", help="the source to append to "
+                                "(`observatory datasets list`)")
         for option in connector.options:
+            # with --append the source's own options apply, so none is required here
             parser.add_argument(f"--{option.name.replace('_', '-')}", dest=f"opt_{option.name}",
-                                help=option.help, required=option.required,
+                                help=option.help + (" (required)" if option.required else ""),
+                                required=option.required and not appends,
                                 default=option.default, type=option.kind,
                                 choices=option.choices)
 
@@ -99,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
                 "build the embedded Helsinki store if missing, then serve the dashboard")
     demo.add_argument("--rebuild", action="store_true", help="rebuild the store first")
     demo.add_argument("--no-serve", action="store_true", help="build only")
+    demo.add_argument("--live", action="store_true", help="also run the simulated sensor "
+                      "network in real time through the append path (flagged simulated)")
+    demo.add_argument("--every", type=float, default=5.0,
+                      help="seconds between live readings (default 5)")
     _serve_args(demo)
     build = _add(sub, "build", commands.build,
                  "ingest the sources a config file lists, then compute every indicator")
@@ -110,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     inner = datasets.add_subparsers(dest="action", required=True, metavar="ACTION")
     _add(inner, "list", commands.datasets_list, "list every source with its provenance",
          json_flag=True)
+    snapshots = sub.add_parser("snapshots", help="the store's immutable snapshots")
+    inner = snapshots.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _add(inner, "list", commands.snapshots_list, "list the kept snapshots, newest first",
+         json_flag=True)
+    prune = _add(inner, "prune", commands.snapshots_prune,
+                 "delete all but the newest snapshots (never the current one)")
+    prune.add_argument("--keep", type=int, help="how many to keep (default: "
+                       "$OBSERVATORY_KEEP_SNAPSHOTS or 5)")
     serve = _add(sub, "serve", commands.serve, "serve the dashboard on an existing store")
     _serve_args(serve)
     _bench_commands(sub)

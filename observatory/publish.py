@@ -17,7 +17,7 @@ import hashlib
 import io
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +28,9 @@ import pyarrow.parquet as pq
 
 from observatory.datasets import known_datasets
 from observatory.errors import InputError
+from observatory.publish_dcat import catalogue_bytes
+from observatory.publish_product import FORMATS, Product, product_path
+from observatory.publish_product import MEDIA_TYPES as MEDIA_TYPES  # re-exported for the portal
 from observatory.registry import Registry, load_registry
 from observatory.registry.spec import IndicatorSpec, LoadedSpec
 from observatory.settings import indicators_dir
@@ -46,36 +49,12 @@ from observatory.views.portal import (
 )
 
 DEFAULT_PUBLISHER = "Observatory (central Helsinki demonstration)"
-FORMATS = ("csv", "geojson", "parquet")
-MEDIA_TYPES = {"csv": "text/csv", "geojson": "application/geo+json",
-               "parquet": "application/vnd.apache.parquet"}
 MANIFEST = "manifest.json"
 _COORD_DIGITS = 7
 
 
 class PublishError(InputError, ValueError):
     """The output folder cannot receive a bundle."""
-
-
-@dataclass(frozen=True)
-class Product:
-    """One downloadable table: an indicator at one resolution (None: whole area)."""
-
-    name: str
-    label: str
-    resolution: int | None
-    table: pl.DataFrame
-    licence: str
-    licence_uri: str | None
-    citation: str
-    computed_at: datetime | None
-    periods: tuple[str, ...] = field(default=())
-
-    @property
-    def stem(self) -> str:
-        """File name without extension."""
-        suffix = "whole_area" if self.resolution is None else f"res{self.resolution}"
-        return f"{self.name}_{suffix}"
 
 
 def citation_line(spec: IndicatorSpec, *, resolution: int | None, periods: list[str],
@@ -195,11 +174,6 @@ def product_bytes(product: Product, *, file_format: str) -> bytes:
     return WRITERS[file_format](product)
 
 
-def product_path(product: Product, *, file_format: str) -> str:
-    """Where a product lives in the bundle, relative to its root."""
-    return f"indicators/{product.name}/{product.stem}.{file_format}"
-
-
 # -- the bundle --------------------------------------------------------------------------
 
 def public_indicators(con: duckdb.DuckDBPyConnection, registry: Registry) -> list[LoadedSpec]:
@@ -289,8 +263,6 @@ def publish_bundle(store: Path, outdir: Path, *, indicators: Path | None = None,
     The bundle is written next to `outdir` and swapped in when complete; an existing
     `outdir` must be empty or a previous bundle (it is replaced).
     """
-    from observatory.publish_dcat import catalogue_bytes
-
     con = connect_read(store)
     try:
         registry = load_registry(indicators or indicators_dir(),

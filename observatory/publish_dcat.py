@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import duckdb
 
-from observatory.publish import FORMATS, MEDIA_TYPES, Product, product_path
+from observatory.publish_product import FORMATS, MEDIA_TYPES, Product, product_path
 from observatory.registry.spec import LoadedSpec
 
 CONTEXT = {

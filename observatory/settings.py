@@ -14,10 +14,11 @@ DEFAULT_INDICATORS = REPO_ROOT / "indicators"
 
 def store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The store file: an explicit path, else $OBSERVATORY_STORE, else var/observatory.duckdb."""
+    # absolute but not resolved: the store path is a link to its current snapshot
     if explicit:
-        return Path(explicit).expanduser().resolve()
+        return Path(os.path.abspath(Path(explicit).expanduser()))
     env = os.environ.get(STORE_ENV)
-    return Path(env).expanduser().resolve() if env else DEFAULT_STORE
+    return Path(os.path.abspath(Path(env).expanduser())) if env else DEFAULT_STORE
 
 
 def existing_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -1,8 +1,9 @@
-"""The DuckDB store: schema, provenance, atomic rebuilds and read-only connections.
+"""The DuckDB store: schema, provenance, snapshots and read-only connections.
 
-Every change goes through `write_session`: it works on a copy of the store and swaps
-the copy in with one `os.replace` only when the whole change succeeded, so readers
-never see a half-written store and a failure leaves the previous file byte for byte.
+Every change goes through `write_session`: it builds the next immutable snapshot
+(observatory/snapshots.py) and makes it current with one atomic link swap only when the
+whole change succeeded, so readers never see a half-written store and a failure leaves
+the current snapshot byte for byte.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from observatory import lake, snapshots
 from observatory.errors import StoreMissingError
 from observatory.h3grid import MACROS_SQL
 
@@ -41,6 +42,13 @@ SCHEMA_SQL = (
         issues VARCHAR NOT NULL,           -- JSON list of validation messages
         notes VARCHAR,
         options VARCHAR NOT NULL DEFAULT '{}'  -- JSON object: the options it was loaded with
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS source_appends (
+        source_id VARCHAR NOT NULL, path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+        rows_added BIGINT NOT NULL, overlapping BIGINT NOT NULL,
+        appended_at TIMESTAMPTZ NOT NULL
     )
     """,
     """
@@ -115,50 +123,68 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
-def connect_read(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to an existing store."""
-    if not path.exists():
+def lake_dir(path: Path) -> Path:
+    """The store's data lake: append-only Parquet partitions that snapshots read in place."""
+    return snapshots.store_dir(path) / "lake"
+
+
+def connect_read(path: Path, *, snapshot: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the current snapshot of an existing store (or to the
+    given snapshot file of it, which stays readable while it is kept)."""
+    current = snapshot or snapshots.current_snapshot(path)
+    if current is None:
         raise StoreMissingError(
             f"{path}: no store here yet. Build one with `observatory demo` or "
             "`observatory ingest osm PATH --store ...`."
         )
-    return duckdb.connect(str(path), read_only=True)
+    return duckdb.connect(str(current), read_only=True, config=snapshots.connection_config(path))
 
 
-def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.building")
-
-
-def _discard(temp: Path) -> None:
-    for leftover in (temp, temp.with_name(temp.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+def connect_in_place(path: Path) -> duckdb.DuckDBPyConnection:
+    """A writable connection to the current snapshot itself (or a new plain store file),
+    bypassing the snapshot discipline: for tests that prepare a store and for repairs,
+    never for the product."""
+    current = snapshots.current_snapshot(path) or path
+    return duckdb.connect(str(current), config=snapshots.connection_config(path))
 
 
 @contextlib.contextmanager
-def write_session(path: Path, *, fresh: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to a copy of the store, swapped in atomically when the block succeeds.
+def write_session(path: Path, *, fresh: bool = False,
+                  label: str = "build") -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a new snapshot, published (made current) when the block succeeds.
 
-    `fresh=True` starts from an empty store instead of a copy of the current one.
+    The session holds the store's writer lock, starts from a copy of the current snapshot
+    (or an empty store with `fresh=True`) and, on success, checkpoints, fsyncs and swaps
+    the store link atomically; on any failure the new file is deleted and the current
+    snapshot stays as it was, byte for byte. `label` says what made the snapshot.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_path(path)
-    _discard(temp)
-    if path.exists() and not fresh:
-        shutil.copyfile(path, temp)
-    con = duckdb.connect(str(temp))
-    try:
-        init_schema(con)
-        yield con
-        con.execute("CHECKPOINT")
-        con.close()
-        with temp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
+    with snapshots.writer_lock(path):
+        snapshots.clean_leftovers(path)
+        snapshots.adopt_plain_file(path)
+        temp = snapshots.building_path(path)
+        current = snapshots.current_snapshot(path)
+        if current is not None and not fresh:
+            shutil.copyfile(current, temp)
+        con = duckdb.connect(str(temp), config=snapshots.connection_config(path))
+        try:
+            init_schema(con)
+            lake.ensure_manifest(con)
+            yield con
+            set_meta(con, "snapshot_label", label)
+            set_meta(con, "snapshot_built_at", now_utc().isoformat())
+            con.execute("CHECKPOINT")
+            files = lake.listed_paths(con)
             con.close()
-        _discard(temp)
-        raise
+            lake.write_file_list(snapshots.publish(path, temp), files)
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.close()
+            for leftover in (temp, temp.with_name(temp.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            raise
+        snapshots.prune(path)
+        lake.collect_garbage(path)
 
 
 def record_source(con: duckdb.DuckDBPyConnection, record: SourceRecord) -> None:

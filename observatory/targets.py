@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from scipy import stats
 
@@ -33,6 +34,23 @@ class PeriodKind:
 
 
 YEAR, QUARTER, MONTH = PeriodKind("year", 1), PeriodKind("quarter", 4), PeriodKind("month", 12)
+
+
+class _Dated(Protocol):
+    @property
+    def by(self) -> dt.date: ...
+
+
+_Target = TypeVar("_Target", bound=_Dated)
+
+
+def chosen_target(targets: list[_Target], *, today: dt.date | None = None) -> _Target | None:
+    """The nearest target not yet due, else the latest one."""
+    if not targets:
+        return None
+    today = today or dt.date.today()
+    upcoming = sorted((t for t in targets if t.by >= today), key=lambda t: t.by)
+    return upcoming[0] if upcoming else max(targets, key=lambda t: t.by)
 
 
 def probability_of_meeting(*, mean: float, scale: float, dof: int, target: float,

@@ -16,5 +16,22 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# The operational-database tests also run on PostgreSQL: a throw-away server for this run,
+# stopped and removed on exit (so no `exec` below: it would skip the trap).
+if [ -z "${OBSERVATORY_TEST_POSTGRES_URL:-}" ]; then
+  if PG_STARTED=$(bash scripts/postgres.sh start); then
+    read -r PG_DIR OBSERVATORY_TEST_POSTGRES_URL <<<"$PG_STARTED"
+    export OBSERVATORY_TEST_POSTGRES_URL
+    # Keep the suite's exit status: a trap's own last command would otherwise replace it.
+    trap 'rc=$?; bash scripts/postgres.sh stop "$PG_DIR" || true; exit "$rc"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+  else
+    echo "PostgreSQL could not be installed or started; the PostgreSQL tests will fail." >&2
+  fi
+fi
+
 python3 -m uv sync --locked
-exec python3 -m uv run --locked pytest "$@"
+status=0
+python3 -m uv run --locked pytest "$@" || status=$?
+exit "$status"

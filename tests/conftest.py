@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from observatory.build import build_store
+from observatory.snapshots import copy_store
 
 # No per-example deadline: CI shares two cores with browser tests, and a slow example is
 # not a wrong one.
 settings.register_profile("observatory", deadline=None, print_blob=True)
 settings.load_profile("observatory")
 
-pytest_plugins = ["tests.conftest_ui"]
+pytest_plugins = ["tests.conftest_ui", "tests.conftest_ops"]
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +29,4 @@ def helsinki_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def store_copy(helsinki_store: Path, tmp_path: Path) -> Path:
     """A private copy of the Helsinki store that a test may change."""
-    path = tmp_path / "copy.duckdb"
-    shutil.copyfile(helsinki_store, path)
-    return path
+    return copy_store(helsinki_store, tmp_path / "copy.duckdb")

@@ -20,7 +20,7 @@ from observatory.datasets import known_datasets
 from observatory.registry import Registry, load_registry
 from observatory.registry.engine import RunResult, compute_all
 from observatory.settings import indicators_dir
-from observatory.store import SourceRecord, record_source, write_session
+from observatory.store import SourceRecord, connect_read, record_source, write_session
 
 
 def accessibility_registry(con: duckdb.DuckDBPyConnection) -> Registry:
@@ -38,7 +38,7 @@ class WalkStore:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A read-only connection."""
-        return duckdb.connect(str(self.path), read_only=True)
+        return connect_read(self.path)
 
 
 def build_walk_store(path: Path) -> WalkStore:

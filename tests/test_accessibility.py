@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +30,8 @@ from observatory.network import undirected_edges
 from observatory.registry import load_registry
 from observatory.registry.engine import compute_all
 from observatory.settings import indicators_dir
-from observatory.store import read_frame, table_names, write_session
+from observatory.snapshots import copy_store
+from observatory.store import connect_read, read_frame, table_names, write_session
 
 if TYPE_CHECKING:
     from observatory.accessibility import AccessModel
@@ -237,9 +237,7 @@ def test_share_sql_invariants(origins: list[tuple[int, float, float | None, floa
 
 
 def _copy(walk_store: WalkStore, tmp_path: Path) -> Path:
-    path = tmp_path / "copy.duckdb"
-    shutil.copyfile(walk_store.path, path)
-    return path
+    return copy_store(walk_store.path, tmp_path / "copy.duckdb")
 
 
 def test_a_category_without_services_is_not_reachable(walk_store: WalkStore,
@@ -253,7 +251,7 @@ def test_a_category_without_services_is_not_reachable(walk_store: WalkStore,
         results = {r.indicator: r for r in compute_all(
             con, accessibility_registry(con),
             names=["school_15min_walk_share", "school_walk_minutes", "grocery_walk_minutes"])}
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect_read(path)
     schools = con.sql("SELECT count(distance_m), count(*) FROM walk_access_origins "
                       "WHERE category = 'school'").fetchall()[0]
     minutes = con.sql("SELECT count(minutes), count(*) FROM walk_access_cells "

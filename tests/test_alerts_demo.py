@@ -12,17 +12,25 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from observatory.alerts import list_alerts
+from observatory.opsdb import ops_database
 from observatory.settings import STORE_ENV
-from observatory.store import read_frame
+from observatory.store import connect_read, read_frame
 
 
 def _expected_no2_episodes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, object, int]]:
     """Independently: valid raw readings, hourly means above 200, consecutive hours joined."""
-    raw = read_frame(con, "SELECT station_id, time, value FROM sensor_readings "
-                          "WHERE variable = 'no2' AND quality = 'ok'")
-    hours = (raw.with_columns(pl.col("time").dt.truncate("1h").alias("hour"))
-             .group_by("station_id", "hour").agg(pl.col("value").mean())
-             .filter(pl.col("value") > 200).sort("station_id", "hour"))
+    raw = read_frame(
+        con,
+        "SELECT station_id, time, value FROM sensor_readings "
+        "WHERE variable = 'no2' AND quality = 'ok'",
+    )
+    hours = (
+        raw.with_columns(pl.col("time").dt.truncate("1h").alias("hour"))
+        .group_by("station_id", "hour")
+        .agg(pl.col("value").mean())
+        .filter(pl.col("value") > 200)
+        .sort("station_id", "hour")
+    )
     episodes: list[tuple[str, object, int]] = []
     previous = None
     for station, hour in hours.select("station_id", "hour").iter_rows():
@@ -36,26 +44,34 @@ def _expected_no2_episodes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ob
 
 
 def test_demo_no2_series_raises_exactly_its_episodes(helsinki_store: Path) -> None:
-    con = duckdb.connect(str(helsinki_store), read_only=True)
+    con = connect_read(helsinki_store)
     try:
         expected = _expected_no2_episodes(con)
-        alerts = list_alerts(con).filter(pl.col("rule") == "no2_hourly_eu_limit")
     finally:
         con.close()
+    alerts = list_alerts(ops_database(helsinki_store)).filter(
+        pl.col("rule") == "no2_hourly_eu_limit"
+    )
     assert len(expected) >= 3, "the demo has several NO2 episodes at SIM-01"
-    got = [(place.split("/")[0], start, slots) for place, start, slots in
-           alerts.sort("started_at").select("place_id", "started_at", "slots").iter_rows()]
+    got = [
+        (place.split("/")[0], start, slots)
+        for place, start, slots in alerts.sort("started_at")
+        .select("place_id", "started_at", "slots")
+        .iter_rows()
+    ]
     assert got == expected
     assert (alerts["ended_at"] - alerts["started_at"]).to_list() == [
-        timedelta(hours=n) for _, _, n in expected]
+        timedelta(hours=n) for _, _, n in expected
+    ]
 
 
 def test_demo_alerts_cover_staleness_and_service_targets(helsinki_store: Path) -> None:
-    con = duckdb.connect(str(helsinki_store), read_only=True)
+    alerts = list_alerts(ops_database(helsinki_store))
+    con = connect_read(helsinki_store)
     try:
-        alerts = list_alerts(con)
-        cadenced = con.execute("SELECT count(*) FROM sources WHERE expected_cadence_days "
-                               "IS NOT NULL").fetchall()[0][0]
+        cadenced = con.execute(
+            "SELECT count(*) FROM sources WHERE expected_cadence_days IS NOT NULL"
+        ).fetchall()[0][0]
     finally:
         con.close()
     stale = alerts.filter(pl.col("rule") == "source_stale")
@@ -65,9 +81,10 @@ def test_demo_alerts_cover_staleness_and_service_targets(helsinki_store: Path) -
 
 
 @pytest.mark.slow
-def test_operations_page_acknowledges_an_alert(store_copy: Path, app_script: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(STORE_ENV, str(store_copy))
+def test_operations_page_acknowledges_an_alert(
+    demo_copy: Path, app_script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(STORE_ENV, str(demo_copy))
     at = AppTest.from_file(str(app_script), default_timeout=30)
     at.session_state["role"] = "operations"
     at.run()
@@ -80,11 +97,15 @@ def test_operations_page_acknowledges_an_alert(store_copy: Path, app_script: Pat
     next(b for b in at.button if b.label == "Apply").click().run()
     assert not at.exception and not at.error
     assert any(f"Alert {alert_id}: acknowledge recorded" in s.value for s in at.success)
-    con = duckdb.connect(str(store_copy), read_only=True)
-    try:
-        row = list_alerts(con).filter(pl.col("id") == alert_id).row(0, named=True)
-    finally:
-        con.close()
+    row = list_alerts(ops_database(demo_copy)).filter(pl.col("id") == alert_id).row(0, named=True)
     assert (row["state"], row["acknowledged_by"], row["comment"]) == (
-        "acknowledged", "Aino", "crew on the way")
+        "acknowledged",
+        "Aino",
+        "crew on the way",
+    )
     assert "acknowledged" in at.dataframe[0].value["state"].to_list()
+    at.radio(key="operations_alerts_action_kind").set_value("resolve")
+    at.text_area(key="operations_alerts_comment").set_value("  ")
+    next(b for b in at.button if b.label == "Apply").click().run()
+    assert not at.exception
+    assert any("a comment saying why is required" in e.value for e in at.error)

@@ -1,4 +1,5 @@
-"""Alert rule files (errors with file and line), notifications to local servers, the CLI."""
+"""Alert rule files (errors with file and line), notifications to local servers through the
+outbox, the CLI (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,21 @@ import json
 import socketserver
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import duckdb
 import pytest
+import sqlalchemy as sa
 
-from observatory.alerts import load_rules
-from observatory.alerts.notify import notify_channel
+from observatory.alerts import RuleSet, RuleSpec, load_rules
+from observatory.alerts.outbox import claim_next, deliver_pending, queue_notifications
 from observatory.alerts.spec import ChannelSpec
-from observatory.alerts.tables import ensure_alert_tables
 from observatory.cli import main
+from observatory.opsdb import OpsDB
+from observatory.opsdb.schema import notification_attempts, notification_outbox
 from observatory.registry import Registry
+from tests.conftest_ops import insert_alert
 from tests.test_alerts import _spec
 
 BAD_RULES = """\
@@ -66,8 +70,7 @@ def test_shipped_rules_are_valid() -> None:
     registry = load_registry(indicators_dir(), known_inputs=known_datasets())
     ruleset = load_rules(Path(__file__).parents[1] / "alerts", registry=registry)
     assert not ruleset.problems
-    assert {"no2_hourly_eu_limit", "pm25_daily_who_guideline", "source_stale"} <= set(
-        ruleset.rules)
+    assert {"no2_hourly_eu_limit", "pm25_daily_who_guideline", "source_stale"} <= set(ruleset.rules)
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -131,56 +134,189 @@ def servers() -> Iterator[tuple[int, int]]:
         server.server_close()
 
 
-def test_webhook_and_email_with_retries_and_an_attempt_log(servers: tuple[int, int]) -> None:
+def _ruleset(*channels: ChannelSpec) -> RuleSet:
+    rule = RuleSpec(
+        name="no2",
+        kind="threshold",
+        severity="critical",
+        owner="ops",
+        message="NO2 high",
+        variable="no2",
+        above=200,
+        notify=[c.name for c in channels],
+    )
+    return RuleSet(folder=Path("t"), rules={"no2": rule}, channels={c.name: c for c in channels})
+
+
+def _attempts(ops: OpsDB) -> list[tuple[str, int, bool]]:
+    query = (
+        sa.select(
+            notification_outbox.c.channel,
+            notification_attempts.c.attempt,
+            notification_attempts.c.ok,
+        )
+        .join(notification_outbox)
+        .order_by(notification_outbox.c.channel, notification_attempts.c.attempt)
+    )
+    with ops.read() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def _statuses(ops: OpsDB) -> dict[str, str]:
+    with ops.read() as conn:
+        return dict(
+            conn.execute(
+                sa.select(notification_outbox.c.channel, notification_outbox.c.status)
+            ).all()
+        )
+
+
+def test_webhook_and_email_with_retries_and_an_attempt_log(
+    servers: tuple[int, int], ops: OpsDB
+) -> None:
     http_port, smtp_port = servers
-    con = duckdb.connect()
-    ensure_alert_tables(con)
-    payload = {"event": "fired", "alert": {"id": 7, "rule": "no2", "severity": "critical",
-                                           "place": "station S1", "message": "NO2 high"}}
-    hook = ChannelSpec(name="ops-hook", webhook={"url": f"http://127.0.0.1:{http_port}/h"},
-                       retries=2, backoff_seconds=0)
-    mail = ChannelSpec(name="ops-mail", email={"host": "127.0.0.1", "port": smtp_port,
-                                               "sender": "alerts@example.org",
-                                               "to": ["ops@example.org"]})
-    from datetime import UTC, datetime
-
+    _Hook.fail_first = 1
+    hook = ChannelSpec(
+        name="ops-hook",
+        webhook={"url": f"http://127.0.0.1:{http_port}/h"},
+        retries=2,
+        backoff_seconds=0,
+    )
+    mail = ChannelSpec(
+        name="ops-mail",
+        email={
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "sender": "alerts@example.org",
+            "to": ["ops@example.org"],
+        },
+    )
+    refused = ChannelSpec(
+        name="down",
+        webhook={"url": "http://127.0.0.1:9/"},
+        retries=1,
+        backoff_seconds=0,
+        timeout_seconds=1,
+    )
+    ruleset = _ruleset(hook, mail, refused)
+    alert_id = insert_alert(ops, rule="no2", severity="critical")
     now = datetime.now(UTC)
-    assert notify_channel(con, hook, payload, now=now)
-    assert notify_channel(con, mail, payload, now=now)
-    attempts = con.execute("SELECT channel, attempt, ok FROM alert_notifications "
-                           "ORDER BY channel, attempt").fetchall()
-    assert attempts == [("ops-hook", 1, False), ("ops-hook", 2, True), ("ops-mail", 1, True)]
-    assert _Hook.received[-1]["alert"]["rule"] == "no2"
-    assert "Subject: [CRITICAL] no2 fired: station S1" in _Smtp.messages[-1]
-    refused = ChannelSpec(name="down", webhook={"url": "http://127.0.0.1:9/"}, retries=1,
-                          backoff_seconds=0, timeout_seconds=1)
-    assert not notify_channel(con, refused, payload, now=now)
-    assert con.execute("SELECT count(*) FROM alert_notifications WHERE channel = 'down' "
-                       "AND NOT ok").fetchall()[0][0] == 2
+    with ops.write() as conn:
+        assert queue_notifications(conn, [(alert_id, "fired")], ruleset, now=now) == 3
+    with ops.write() as conn:  # queued once: the same event again adds nothing
+        assert queue_notifications(conn, [(alert_id, "fired")], ruleset, now=now) == 0
+    assert deliver_pending(ops, ruleset) == 2
+    assert _attempts(ops) == [
+        ("down", 1, False),
+        ("down", 2, False),
+        ("ops-hook", 1, False),
+        ("ops-hook", 2, True),
+        ("ops-mail", 1, True),
+    ]
+    assert _statuses(ops) == {"down": "failed", "ops-hook": "sent", "ops-mail": "sent"}
+    body = _Hook.received[-1]
+    assert body["alert"]["rule"] == "no2" and body["event"] == "fired"
+    assert body["idempotency_key"] == f"observatory-outbox-{body['outbox_id']}"
+    assert "Subject: [CRITICAL] no2 fired: whole area" in _Smtp.messages[-1]
+    assert deliver_pending(ops, ruleset) == 0  # nothing is sent twice
 
 
-def test_cli_lists_acknowledges_and_validates(store_copy: Path, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["alerts", "list", "--state", "firing", "--json", "--store",
-                 str(store_copy)]) == 0
+def test_retries_back_off_exponentially_then_fail(ops: OpsDB) -> None:
+    down = ChannelSpec(
+        name="down",
+        webhook={"url": "http://127.0.0.1:9/"},
+        retries=2,
+        backoff_seconds=10,
+        timeout_seconds=1,
+    )
+    ruleset = _ruleset(down)
+    alert_id = insert_alert(ops, rule="no2", severity="critical")
+    with ops.write() as conn:
+        queue_notifications(conn, [(alert_id, "fired")], ruleset, now=datetime.now(UTC))
+    assert deliver_pending(ops, ruleset, max_wait=0) == 0  # the retry is 10 s away
+    assert claim_next(ops) is None  # not due yet
+    due = []
+    for _ in range(2):  # time travel to each retry
+        with ops.read() as conn:
+            row = conn.execute(sa.select(notification_outbox)).one()
+        due.append(row.next_attempt_at - row.created_at)
+        from observatory.alerts.outbox import record_attempt
+
+        claim = claim_next(ops, now=row.next_attempt_at + timedelta(seconds=1))
+        assert claim is not None and claim_next(ops, now=row.next_attempt_at) is None
+        record_attempt(ops, claim, down, ok=False, detail="refused", now=row.next_attempt_at)
+    assert [round(d.total_seconds()) for d in due] == [10, 10 + 20]
+    assert _statuses(ops) == {"down": "failed"}
+    assert [a for _, a, _ in _attempts(ops)] == [1, 2, 3]
+
+
+def test_cli_lists_acknowledges_and_validates(
+    demo_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_copy = demo_copy
+    capsys.readouterr()
+    assert main(["alerts", "list", "--state", "firing", "--json", "--store", str(store_copy)]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows and all(r["state"] == "firing" for r in rows)
-    for key in ("id", "rule", "severity", "state", "place", "started_at", "ended_at", "value",
-                "acknowledged_by", "comment"):
+    for key in (
+        "id",
+        "rule",
+        "severity",
+        "state",
+        "place",
+        "started_at",
+        "ended_at",
+        "value",
+        "acknowledged_by",
+        "comment",
+    ):
         assert key in rows[0]
     first = rows[0]["id"]
-    assert main(["alerts", "ack", str(first), "--by", "Aino", "--comment", "on it",
-                 "--store", str(store_copy)]) == 0
-    assert main(["alerts", "list", "--state", "acknowledged", "--json", "--store",
-                 str(store_copy)]) == 0
+    assert (
+        main(
+            [
+                "alerts",
+                "ack",
+                str(first),
+                "--by",
+                "Aino",
+                "--comment",
+                "on it",
+                "--store",
+                str(store_copy),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["alerts", "list", "--state", "acknowledged", "--json", "--store", str(store_copy)])
+        == 0
+    )
     acked = json.loads(capsys.readouterr().out.split("\n", 1)[1])
     assert [(r["id"], r["acknowledged_by"], r["comment"]) for r in acked] == [
-        (first, "Aino", "on it")]
-    assert main(["alerts", "resolve", "99999", "--by", "A", "--comment", "x", "--store",
-                 str(store_copy)]) == 2
+        (first, "Aino", "on it")
+    ]
+    assert (
+        main(
+            [
+                "alerts",
+                "resolve",
+                "99999",
+                "--by",
+                "A",
+                "--comment",
+                "x",
+                "--store",
+                str(store_copy),
+            ]
+        )
+        == 2
+    )
     assert main(["alerts", "evaluate", "--store", str(store_copy)]) == 0
     assert "0 new alerts" in capsys.readouterr().out
     (tmp_path / "bad.yml").write_text(BAD_RULES)
-    assert main(["alerts", "rules", "validate", "--rules", str(tmp_path), "--store",
-                 str(store_copy)]) == 2
+    assert (
+        main(["alerts", "rules", "validate", "--rules", str(tmp_path), "--store", str(store_copy)])
+        == 2
+    )
     assert "bad.yml line 11" in capsys.readouterr().err

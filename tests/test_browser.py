@@ -36,7 +36,7 @@ START_TIMEOUT_S = 60
 HEADINGS = {"overview": "Overview", "compare": "Compare areas", "data-health": "Data health",
             "portal": "Neighbourhood indicators", "about": "About the data",
             "registry": "Indicator registry", "catalogue": "Data catalogue",
-            "forecasts": "Forecasts", "alerts": "Alerts"}
+            "forecasts": "Forecasts", "alerts": "Alerts", "live": "Live feeds"}
 
 
 def _free_port() -> int:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from observatory.cli import main
+from observatory.store import connect_read
 
 
 def _rows(path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect_read(path)
     try:
         return con.execute(sql).fetchall()
     finally:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import duckdb
 from streamlit.testing.v1 import AppTest
 
 from observatory.registry import load_registry
 from observatory.roles import Role
 from observatory.settings import indicators_dir
+from observatory.store import connect_read
 from observatory.views import trends
 
 
@@ -53,7 +53,7 @@ def test_analysts_see_backtests(ui_store: Path, app_script: Path) -> None:
 
 
 def test_brief_is_one_printable_page_of_html(helsinki_store: Path) -> None:
-    con = duckdb.connect(str(helsinki_store), read_only=True)
+    con = connect_read(helsinki_store)
     try:
         registry = load_registry(indicators_dir())
         card = trends.officials_scorecard(con, registry, role=Role.OFFICIALS)

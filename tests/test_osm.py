@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from data_sources.osm_pbf import check_pbf
 from observatory.build import default_pbf
 from observatory.cli import main
 from observatory.errors import SourceFileError
+from observatory.store import connect_read
 
 GOLDEN_POIS = {
     "culture_library": 37, "grocery": 27, "healthcare": 15, "park": 21, "pharmacy": 6,
@@ -20,7 +20,7 @@ GOLDEN_POIS = {
 
 
 def _rows(path: Path, query: str) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect_read(path)
     try:
         return con.execute(query).fetchall()
     finally:
@@ -70,7 +70,7 @@ def test_simulated_feeds_are_flagged(helsinki_store: Path) -> None:
     assert [r[0] for r in rows] == [
         "service_requests:simulated_service_requests", "timeseries:simulated_sensors:no2",
         "timeseries:simulated_sensors:pm25", "timeseries:simulated_sensors:temperature"]
-    assert all("simulated.py" in r[2] and "simulated" in r[3] for r in rows)
+    assert all("observatory/demo_feeds.py" in r[2] and "simulated" in r[3] for r in rows)
 
 
 def test_public_transport_capacity_classes(helsinki_store: Path) -> None:

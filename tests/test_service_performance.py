@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from observatory.datasets import known_datasets
 from observatory.registry import load_registry
 from observatory.settings import indicators_dir
+from observatory.store import connect_read
 from observatory.views import service_performance
 from observatory.views.services import TARGET_INDICATOR
 
 
 def test_medians_and_targets(helsinki_store: Path) -> None:
-    con = duckdb.connect(str(helsinki_store), read_only=True)
+    con = connect_read(helsinki_store)
     registry = load_registry(indicators_dir(), known_inputs=known_datasets(con))
     parameters = registry.get(TARGET_INDICATOR).spec.parameters
     frame = service_performance(con, parameters=parameters)

@@ -1,7 +1,7 @@
 """What accessibility is measured to: the service targets, speeds and cutoffs.
 
 A target is a set of points of interest that one shortest-path run reaches from: the
-eight service categories of `data_sources.osm_categories`, plus public-transport stops
+eight service categories of `observatory.service_categories`, plus public-transport stops
 split by capacity for SDG 11.2.1. The indicator definitions under
 indicators/accessibility/ restate the speeds and cutoffs as bound `$parameters`; the
 values here are what the store's map table `walk_access_cells` is computed at.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data_sources.osm_categories import CATEGORIES, CATEGORY_LABELS
+from observatory.service_categories import CATEGORIES, CATEGORY_LABELS
 
 WALK_SPEED_KMH = 4.8  # an adult's usual walking pace
 SLOW_WALK_SPEED_KMH = 3.6  # equity variant: older people, reduced mobility

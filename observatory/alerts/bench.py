@@ -21,6 +21,7 @@ import polars as pl
 from observatory.alerts.evaluate import evaluate
 from observatory.alerts.loader import RuleSet
 from observatory.alerts.spec import RuleSpec
+from observatory.opsdb import ops_database
 from observatory.registry import Registry
 from observatory.registry.spec import IndicatorSpec, LoadedSpec
 from observatory.store import init_schema
@@ -46,11 +47,15 @@ def values_frame(values: int, *, seed: int = SEED) -> pl.DataFrame:
     indicator = np.repeat(np.arange(INDICATORS), PERIODS * len(cells))
     period = np.tile(np.repeat(np.arange(PERIODS), len(cells)), INDICATORS)
     cell = np.tile(np.array(cells, dtype=np.int64), INDICATORS * PERIODS)
-    return pl.DataFrame({
-        "indicator": [f"bench_{i:03d}_count" for i in indicator],
-        "period": (2015 + period).astype(str), "resolution": np.full(n, 10, dtype=np.int8),
-        "h3_cell": cell, "value": rng.gamma(4.0, 10.0, n).round(2),
-    })
+    return pl.DataFrame(
+        {
+            "indicator": [f"bench_{i:03d}_count" for i in indicator],
+            "period": (2015 + period).astype(str),
+            "resolution": np.full(n, 10, dtype=np.int8),
+            "h3_cell": cell,
+            "value": rng.gamma(4.0, 10.0, n).round(2),
+        }
+    )
 
 
 def _registry() -> Registry:
@@ -58,12 +63,22 @@ def _registry() -> Registry:
     for i in range(INDICATORS):
         name = f"bench_{i:03d}_count"
         spec = IndicatorSpec(
-            name=name, label=name, description="benchmark", theme="services", unit="count",
-            direction="lower_is_better", inputs=["study_cells"], sql=f"{name}.sql",
-            aggregation="sum", owner="bench", method={"standard": "bench"},
-            targets=[{"value": 80.0, "by": "2030-12-31", "source": "bench"}])
-        registry.specs[name] = LoadedSpec(spec=spec, path=Path(f"{name}.yml"), query="",
-                                          definition_hash="bench")
+            name=name,
+            label=name,
+            description="benchmark",
+            theme="services",
+            unit="count",
+            direction="lower_is_better",
+            inputs=["study_cells"],
+            sql=f"{name}.sql",
+            aggregation="sum",
+            owner="bench",
+            method={"standard": "bench"},
+            targets=[{"value": 80.0, "by": "2030-12-31", "source": "bench"}],
+        )
+        registry.specs[name] = LoadedSpec(
+            spec=spec, path=Path(f"{name}.yml"), query="", definition_hash="bench"
+        )
     return registry
 
 
@@ -71,9 +86,14 @@ def bench_rules(count: int) -> RuleSet:
     """`count` rules: 60 % thresholds, 20 % target breaches, 20 % worsening, on cells."""
     ruleset = RuleSet(folder=Path("bench"))
     for i in range(count):
-        common = {"name": f"rule_{i:04d}", "severity": "warning", "owner": "bench",
-                  "message": "{place}: {value:.1f}", "indicator": f"bench_{i % INDICATORS:03d}"
-                  "_count", "place": "cell"}
+        common = {
+            "name": f"rule_{i:04d}",
+            "severity": "warning",
+            "owner": "bench",
+            "message": "{place}: {value:.1f}",
+            "indicator": f"bench_{i % INDICATORS:03d}_count",
+            "place": "cell",
+        }
         if i % 5 < 3:
             rule = RuleSpec(kind="threshold", above=90.0 + (i % 7) * 5, **common)
         elif i % 5 == 3:
@@ -118,8 +138,10 @@ def _store(folder: Path, frame: pl.DataFrame) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(folder / "bench.duckdb"))
     init_schema(con)
     con.register("_bench", frame.to_arrow())
-    con.execute("INSERT INTO indicator_results SELECT indicator, period, resolution, h3_cell, "
-                "value, NULL, NULL, now(), 'bench' FROM _bench")
+    con.execute(
+        "INSERT INTO indicator_results SELECT indicator, period, resolution, h3_cell, "
+        "value, NULL, NULL, now(), 'bench' FROM _bench"
+    )
     con.unregister("_bench")
     return con
 
@@ -131,23 +153,32 @@ def main(*, rules: int = 1000, values: int = 1_000_000, baseline: bool = True) -
         con = _store(Path(folder), frame)
         try:
             started = time.perf_counter()
-            result = evaluate(con, ruleset, registry, send=False)
+            ops = ops_database(url=f"sqlite:///{Path(folder) / 'bench.ops.sqlite'}")
+            result = evaluate(con, ruleset, registry, ops=ops, send=False)
             seconds = time.perf_counter() - started
         finally:
             con.close()
-    summary: dict[str, object] = {"rules": rules, "values": frame.height,
-                                  "seconds": round(seconds, 3), "episodes": result.episodes,
-                                  "alerts_written": result.inserted}
-    print(f"ours: {rules} rules over {frame.height:,} values, {result.episodes:,} episodes "
-          f"in {seconds:.2f} s")
+    summary: dict[str, object] = {
+        "rules": rules,
+        "values": frame.height,
+        "seconds": round(seconds, 3),
+        "episodes": result.episodes,
+        "alerts_written": result.inserted,
+    }
+    print(
+        f"ours: {rules} rules over {frame.height:,} values, {result.episodes:,} episodes "
+        f"in {seconds:.2f} s"
+    )
     if baseline:
         pandas_frame = frame.to_pandas()
         started = time.perf_counter()
         peer = peer_episodes(pandas_frame, ruleset)
         peer_seconds = time.perf_counter() - started
-        print(f"peer (Python loop per rule over pandas): {peer:,} episodes in "
-              f"{peer_seconds:.2f} s")
-        summary.update(baseline_seconds=round(peer_seconds, 3),
-                       speedup=round(peer_seconds / seconds, 1),
-                       baseline_episodes=peer, agree=peer == result.episodes)
+        print(f"peer (Python loop per rule over pandas): {peer:,} episodes in {peer_seconds:.2f} s")
+        summary.update(
+            baseline_seconds=round(peer_seconds, 3),
+            speedup=round(peer_seconds / seconds, 1),
+            baseline_episodes=peer,
+            agree=peer == result.episodes,
+        )
     return summary

@@ -24,7 +24,7 @@ import polars as pl
 from observatory.alerts.spec import PLACE_RESOLUTION, RuleSpec
 from observatory.alerts.tables import has_table
 from observatory.registry import Registry
-from observatory.views.indicators import chosen_target
+from observatory.targets import chosen_target
 
 COND_SQL = """
 CREATE OR REPLACE TEMP TABLE _alert_cond (

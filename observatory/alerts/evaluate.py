@@ -1,14 +1,18 @@
-"""Evaluate every rule on the store and bring the alerts up to date, idempotently.
+"""Evaluate the rules on an analytical snapshot and merge the alerts into the operational
+database, idempotently.
 
-One alert per rule × place × episode: an episode already known is updated (or resolved
-when its condition cleared), a new one is inserted, and an open alert whose condition no
-longer holds is resolved automatically. Every change is written to `alert_events`.
+Conditions, episodes and messages are computed in DuckDB and Polars on a read-only
+connection to the snapshot; then ONE transaction in the operational database inserts new
+episodes, resolves ended or vanished ones, refreshes figures, records each rule's status
+and queues notifications (observatory/alerts/merge.py, outbox.py). After the commit the
+outbox is delivered. The build calls `evaluate_published_step` once it has published a
+snapshot; `observatory alerts evaluate` calls `evaluate_published`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,12 +29,15 @@ from observatory.alerts.conditions import (
 )
 from observatory.alerts.episodes import episodes_from_conditions
 from observatory.alerts.feeds import silent_conditions, stale_conditions
+from observatory.alerts.lifecycle import AlertActionError
 from observatory.alerts.loader import RuleSet, alerts_dir, load_rules
-from observatory.alerts.notify import deliver
+from observatory.alerts.merge import merge_episodes, record_rule_status
+from observatory.alerts.outbox import deliver_pending, queue_notifications
 from observatory.alerts.places import PlaceBook
-from observatory.alerts.tables import ensure_alert_tables
-from observatory.alerts.upsert import apply_episodes
+from observatory.alerts.upsert import describe_episodes
+from observatory.opsdb import OpsDB, ops_database
 from observatory.registry import Registry
+from observatory.store import connect_read
 
 Progress = Callable[[str], None]
 
@@ -51,14 +58,21 @@ class Evaluation:
     def summary(self) -> str:
         """One line for people."""
         waiting = sum(1 for s in self.statuses if s["status"] != "ok")
-        return (f"{self.rules} alert rules evaluated ({waiting} waiting): {self.episodes} "
-                f"episodes, {self.inserted} new alerts, {self.resolved} resolved, "
-                f"{self.open_alerts} open, {self.notifications} notifications sent "
-                f"in {self.seconds:.2f} s")
+        return (
+            f"{self.rules} alert rules evaluated ({waiting} waiting): {self.episodes} "
+            f"episodes, {self.inserted} new alerts, {self.resolved} resolved, "
+            f"{self.open_alerts} open, {self.notifications} notifications sent "
+            f"in {self.seconds:.2f} s"
+        )
 
 
-def _conditions(con: duckdb.DuckDBPyConnection, items: list[Compiled], registry: Registry,
-                book: PlaceBook, now: datetime) -> None:
+def _conditions(
+    con: duckdb.DuckDBPyConnection,
+    items: list[Compiled],
+    registry: Registry,
+    book: PlaceBook,
+    now: datetime,
+) -> None:
     con.execute(COND_SQL)
     by_kind: dict[str, list[Compiled]] = {}
     for item in items:
@@ -66,8 +80,9 @@ def _conditions(con: duckdb.DuckDBPyConnection, items: list[Compiled], registry:
         if key == "threshold" and item.rule.variable:
             key = "readings"
         by_kind.setdefault(key, []).append(item)
-    indicator_items = [i for k in ("threshold", "target_breach", "worsening")
-                       for i in by_kind.get(k, [])]
+    indicator_items = [
+        i for k in ("threshold", "target_breach", "worsening") for i in by_kind.get(k, [])
+    ]
     indicator_conditions(con, indicator_items, registry)
     reading_conditions(con, by_kind.get("readings", []))
     book.sources = stale_conditions(con, by_kind.get("stale_source", []), now=now)
@@ -76,65 +91,141 @@ def _conditions(con: duckdb.DuckDBPyConnection, items: list[Compiled], registry:
 
 
 def _params(items: list[Compiled]) -> pl.DataFrame:
-    return pl.DataFrame({
-        "rule_id": [i.rule_id for i in items], "pending": [i.rule.pending for i in items],
-        "keep_firing": [i.rule.keep_firing for i in items], "sign": [i.sign for i in items],
-    }, schema={"rule_id": pl.Int32, "pending": pl.Int64, "keep_firing": pl.Int64,
-               "sign": pl.Float64})
+    return pl.DataFrame(
+        {
+            "rule_id": [i.rule_id for i in items],
+            "pending": [i.rule.pending for i in items],
+            "keep_firing": [i.rule.keep_firing for i in items],
+            "sign": [i.sign for i in items],
+        },
+        schema={
+            "rule_id": pl.Int32,
+            "pending": pl.Int64,
+            "keep_firing": pl.Int64,
+            "sign": pl.Float64,
+        },
+    )
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, ruleset: RuleSet, registry: Registry, *,
-             now: datetime | None = None, send: bool = True) -> Evaluation:
-    """Evaluate `ruleset` on the open store `con` (a write session) and update the alerts."""
-    started = time.perf_counter()
-    now = now or datetime.now(UTC)
-    ensure_alert_tables(con)
-    items = [Compiled(rule_id=index, rule=rule, place_kind=rule.place or "whole")
-             for index, rule in enumerate(ruleset.rules.values())]
+def _chosen(ruleset: RuleSet, rules: Collection[str] | None) -> list[Compiled]:
+    names = list(ruleset.rules) if rules is None else [n for n in ruleset.rules if n in rules]
+    unknown = sorted(set(rules or ()) - set(ruleset.rules))
+    if unknown:
+        raise AlertActionError(
+            f"unknown alert rule(s) {', '.join(unknown)} in "
+            f"{ruleset.folder}; `observatory alerts rules validate` "
+            "lists them."
+        )
+    return [
+        Compiled(
+            rule_id=index, rule=ruleset.rules[name], place_kind=ruleset.rules[name].place or "whole"
+        )
+        for index, name in enumerate(names)
+    ]
+
+
+def _statuses(
+    items: list[Compiled], episodes: pl.DataFrame, now: datetime
+) -> list[dict[str, object]]:
+    counts = episodes.group_by("rule_id").agg(
+        pl.len().alias("episodes"), pl.col("place").n_unique().alias("places")
+    )
+    per_rule = {row["rule_id"]: row for row in counts.iter_rows(named=True)}
+    return [
+        {
+            "rule": i.rule.name,
+            "kind": i.rule.kind,
+            "status": i.status,
+            "message": i.message,
+            "places": per_rule.get(i.rule_id, {}).get("places", 0),
+            "episodes": per_rule.get(i.rule_id, {}).get("episodes", 0),
+            "open_alerts": 0,
+            "evaluated_at": now,
+        }
+        for i in items
+    ]
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    ruleset: RuleSet,
+    registry: Registry,
+    *,
+    ops: OpsDB,
+    rules: Collection[str] | None = None,
+    now: datetime | None = None,
+    send: bool = True,
+) -> Evaluation:
+    """Evaluate `ruleset` (only the rules named in `rules` when given: only their alerts
+    may be resolved) on the store connection `con` and merge the alerts into `ops`."""
+    started, now = time.perf_counter(), now or datetime.now(UTC)
+    items = _chosen(ruleset, rules)
     book = PlaceBook(con)
     _conditions(con, items, registry, book, now)
     episodes = episodes_from_conditions(con, _params(items))
     con.execute("DROP TABLE IF EXISTS _alert_cond")
-    changes = apply_episodes(con, episodes, items, book, now=now)
-    result = Evaluation(rules=len(items), episodes=episodes.height,
-                        inserted=changes.inserted, resolved=changes.resolved)
-    result.notifications = deliver(con, changes.to_notify, ruleset, now=now) if send else 0
-    result.statuses = _record_status(con, items, episodes, now=now)
-    result.open_alerts = con.execute("SELECT count(*) FROM alerts WHERE state <> 'resolved'"
-                                     ).fetchall()[0][0]
+    frame = describe_episodes(con, episodes, items, book)
+    statuses = _statuses(items, episodes, now)
+    with ops.write() as conn:
+        ops.serialize(conn, "observatory.alerts.evaluate")
+        changes = merge_episodes(
+            conn, frame, now=now, evaluated=[i.rule.name for i in items if i.status == "ok"]
+        )
+        open_alerts = record_rule_status(conn, statuses, replace_all=rules is None)
+        queue_notifications(conn, changes.to_notify, ruleset, now=now)
+    result = Evaluation(
+        rules=len(items),
+        episodes=episodes.height,
+        inserted=changes.inserted,
+        resolved=changes.resolved,
+        statuses=statuses,
+        open_alerts=open_alerts,
+    )
+    result.notifications = deliver_pending(ops, ruleset) if send else 0
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _record_status(con: duckdb.DuckDBPyConnection, items: list[Compiled],
-                   episodes: pl.DataFrame, *, now: datetime) -> list[dict[str, object]]:
-    counts = episodes.group_by("rule_id").agg(pl.len().alias("episodes"),
-                                              pl.col("place").n_unique().alias("places"))
-    per_rule = {row["rule_id"]: row for row in counts.iter_rows(named=True)}
-    open_rows = dict(con.execute("SELECT rule, count(*) FROM alerts WHERE state <> 'resolved' "
-                                 "GROUP BY 1").fetchall())
-    rows = [{"rule": i.rule.name, "kind": i.rule.kind, "status": i.status,
-             "message": i.message, "places": per_rule.get(i.rule_id, {}).get("places", 0),
-             "episodes": per_rule.get(i.rule_id, {}).get("episodes", 0),
-             "open_alerts": open_rows.get(i.rule.name, 0), "evaluated_at": now}
-            for i in items]
-    con.execute("DELETE FROM alert_rule_status")
-    if rows:
-        con.register("_alert_status", pl.DataFrame(rows, infer_schema_length=None).to_arrow())
-        con.execute("INSERT INTO alert_rule_status SELECT rule, kind, status, message, places, "
-                    "episodes, open_alerts, evaluated_at FROM _alert_status")
-        con.unregister("_alert_status")
-    return rows
+def evaluate_published(
+    store: Path,
+    registry: Registry,
+    ruleset: RuleSet | None = None,
+    *,
+    rules: Collection[str] | None = None,
+    now: datetime | None = None,
+    send: bool = True,
+) -> Evaluation:
+    """Evaluate the rules (default: alerts/) on the store's current snapshot and merge the
+    alerts into the store's operational database."""
+    ruleset = ruleset or load_rules(alerts_dir(), registry=registry)
+    con = connect_read(store)
+    try:
+        return evaluate(
+            con, ruleset, registry, ops=ops_database(store), rules=rules, now=now, send=send
+        )
+    finally:
+        con.close()
 
 
-def evaluate_step(con: duckdb.DuckDBPyConnection, registry: Registry, *,
-                  progress: Progress) -> None:
-    """The AFTER_COMPUTE build step: evaluate the rules of alerts/ (valid ones; problems
-    are reported, not fatal, as for indicators)."""
+def evaluate_published_step(
+    store: Path, *, progress: Progress, indicators: Path | None = None
+) -> None:
+    """The AFTER_PUBLISH build step: evaluate the rules of alerts/ on the snapshot just
+    published, against the indicator folder the build used (valid rules; problems are
+    reported, not fatal, as for indicators)."""
+    from observatory.datasets import known_datasets
+    from observatory.registry import load_registry
+    from observatory.settings import indicators_dir
+
+    con = connect_read(store)
+    try:
+        registry = load_registry(indicators_dir(indicators), known_inputs=known_datasets(con))
+    finally:
+        con.close()
     ruleset = load_rules(alerts_dir(), registry=registry)
     for problem in ruleset.problems:
         progress(f"alert rule problem: {problem}")
-    progress(evaluate(con, ruleset, registry).summary())
+    progress(evaluate_published(store, registry, ruleset).summary())
 
 
 def load_checked_rules(folder: Path | None, registry: Registry) -> RuleSet:

@@ -54,7 +54,7 @@ WITH h AS (
            lead(v.hour) OVER (PARTITION BY r.rule_id, v.series_id ORDER BY v.hour) AS next_hour
     FROM _alert_silent_rules AS r
     JOIN sensor_series AS s ON r.variable IS NULL OR s.variable = r.variable
-    JOIN (SELECT DISTINCT series_id, hour FROM sensor_readings_hourly) AS v
+    JOIN sensor_readings_hourly AS v  -- one row per series and hour by construction
       ON v.series_id = s.series_id
 )
 SELECT * FROM (

@@ -1,9 +1,11 @@
 """The lifecycle of an alert, by hand: acknowledge, assign, comment, resolve.
 
 firing → acknowledged (who, when, comment) → resolved (automatically when the condition
-clears, or by hand with a comment). Every action is a row of `alert_events`. The
-`*_in_store` helpers run one action in a short write session, so a refused action leaves
-the store byte for byte as it was.
+clears, or by hand with a comment). Each action is one short transaction in the
+operational database with compare-and-set semantics: the alert's row is locked and
+changed only in a state the action allows, and exactly one `alert_events` row records it,
+or nothing changes and AlertActionError says why. So under any concurrency every action is
+recorded exactly once or refused.
 """
 
 from __future__ import annotations
@@ -12,61 +14,95 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
+import h3
 import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from observatory.alerts.tables import ALERT_STATES, ensure_alert_tables, has_table
 from observatory.errors import InputError
-from observatory.store import read_frame, write_session
+from observatory.opsdb import OpsDB, ops_database
+from observatory.opsdb.schema import ALERT_STATES, VIA, alert_events, alerts
 
 
 class AlertActionError(InputError, ValueError):
     """An action that cannot apply: unknown alert, missing name or comment, wrong state."""
 
 
-LIST_SQL = """
-SELECT alert_id AS id, rule, kind, severity, state, place_label AS place, place_kind,
-       place_id, CASE WHEN h3_cell IS NULL THEN NULL ELSE h3_hex(h3_cell) END AS h3_hex,
-       lat, lon, started_at, fired_at, ended_at, value, peak, threshold, unit, slots, message,
-       theme,
-       indicator, variable, owner_team, assignee, acknowledged_by, acknowledged_at, comment,
-       resolved_by, resolved_at, updated_at
-FROM alerts
-WHERE ($state IS NULL OR state = $state)
-ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
-         started_at DESC, alert_id
-"""
+LIST_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "rule": pl.String(),
+    "kind": pl.String(),
+    "severity": pl.String(),
+    "state": pl.String(),
+    "place": pl.String(),
+    "place_kind": pl.String(),
+    "place_id": pl.String(),
+    "h3_hex": pl.String(),
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+    "started_at": pl.Datetime("us", "UTC"),
+    "fired_at": pl.Datetime("us", "UTC"),
+    "ended_at": pl.Datetime("us", "UTC"),
+    "value": pl.Float64(),
+    "peak": pl.Float64(),
+    "threshold": pl.Float64(),
+    "unit": pl.String(),
+    "slots": pl.Int64(),
+    "message": pl.String(),
+    "theme": pl.String(),
+    "indicator": pl.String(),
+    "variable": pl.String(),
+    "owner_team": pl.String(),
+    "assignee": pl.String(),
+    "acknowledged_by": pl.String(),
+    "acknowledged_at": pl.Datetime("us", "UTC"),
+    "comment": pl.String(),
+    "resolved_by": pl.String(),
+    "resolved_at": pl.Datetime("us", "UTC"),
+    "updated_at": pl.Datetime("us", "UTC"),
+}
+_RENAMED = {"id": "alert_id", "place": "place_label", "h3_hex": "h3_cell"}
+_SEVERITY_ORDER = sa.case({"critical": 0, "warning": 1}, value=alerts.c.severity, else_=2)
 
 
-def list_alerts(con: duckdb.DuckDBPyConnection, *, state: str | None = None) -> pl.DataFrame:
+def list_alerts(ops: OpsDB, *, state: str | None = None) -> pl.DataFrame:
     """Alerts, most severe then newest first (of one state when given)."""
     if state is not None and state not in ALERT_STATES:
         raise AlertActionError(f"unknown state `{state}`; use one of {', '.join(ALERT_STATES)}.")
-    if has_table(con, "alerts"):
-        return read_frame(con, LIST_SQL, {"state": state})
-    empty = duckdb.connect()  # a store never evaluated: no rows, the same columns
-    try:
-        ensure_alert_tables(empty)
-        empty.execute("CREATE MACRO h3_hex(cell) AS CAST(cell AS VARCHAR)")
-        return read_frame(empty, LIST_SQL, {"state": state})
-    finally:
-        empty.close()
+    columns = [alerts.c[_RENAMED.get(name, name)].label(name) for name in LIST_SCHEMA]
+    query = sa.select(*columns).order_by(
+        _SEVERITY_ORDER, alerts.c.started_at.desc(), alerts.c.alert_id
+    )
+    if state is not None:
+        query = query.where(alerts.c.state == state)
+    with ops.read() as conn:
+        rows = [dict(row._mapping) for row in conn.execute(query)]
+    for row in rows:
+        row["h3_hex"] = h3.int_to_str(row["h3_hex"]) if row["h3_hex"] is not None else None
+    return pl.DataFrame(rows, schema=LIST_SCHEMA, orient="row")
 
 
-def alert_events(con: duckdb.DuckDBPyConnection, alert_id: int) -> pl.DataFrame:
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "occurred_at": pl.Datetime("us", "UTC"),
+    "action": pl.String(),
+    "actor": pl.String(),
+    "via": pl.String(),
+    "state_before": pl.String(),
+    "state_after": pl.String(),
+    "comment": pl.String(),
+}
+
+
+def alert_trail(ops: OpsDB, alert_id: int) -> pl.DataFrame:
     """The audit trail of one alert, oldest first."""
-    return read_frame(con, "SELECT occurred_at, action, actor, state_before, state_after, comment "
-                           "FROM alert_events WHERE alert_id = $id ORDER BY occurred_at, rowid",
-                      {"id": alert_id})
-
-
-def _state(con: duckdb.DuckDBPyConnection, alert_id: int) -> str:
-    rows = (con.execute("SELECT state FROM alerts WHERE alert_id = $id", {"id": alert_id})
-            .fetchall() if has_table(con, "alerts") else [])
-    if not rows:
-        raise AlertActionError(f"no alert with id {alert_id}; `observatory alerts list` "
-                               "shows them.")
-    return str(rows[0][0])
+    query = (
+        sa.select(*(alert_events.c[name] for name in EVENT_SCHEMA))
+        .where(alert_events.c.alert_id == alert_id)
+        .order_by(alert_events.c.event_id)
+    )
+    with ops.read() as conn:
+        rows = [dict(row._mapping) for row in conn.execute(query)]
+    return pl.DataFrame(rows, schema=EVENT_SCHEMA, orient="row")
 
 
 def _need(value: str | None, what: str, flag: str) -> str:
@@ -75,77 +111,194 @@ def _need(value: str | None, what: str, flag: str) -> str:
     return value.strip()
 
 
-def _log(con: duckdb.DuckDBPyConnection, alert_id: int, *, action: str, actor: str,
-         before: str, after: str, comment: str | None, now: datetime) -> None:
-    con.execute("INSERT INTO alert_events VALUES ($id, $at, $action, $actor, $before, $after, "
-                "$comment)", {"id": alert_id, "at": now, "action": action, "actor": actor,
-                              "before": before, "after": after, "comment": comment})
+def _locked_state(conn: Connection, alert_id: int) -> str:
+    row = conn.execute(
+        sa.select(alerts.c.state).where(alerts.c.alert_id == alert_id).with_for_update()
+    ).first()
+    if row is None:
+        raise AlertActionError(
+            f"no alert with id {alert_id}; `observatory alerts list` shows them."
+        )
+    return str(row.state)
 
 
-def acknowledge(con: duckdb.DuckDBPyConnection, alert_id: int, *, by: str,
-                comment: str | None = None, now: datetime | None = None) -> None:
+def _apply(
+    ops: OpsDB,
+    alert_id: int,
+    *,
+    action: str,
+    actor: str,
+    via: str,
+    comment: str | None,
+    changes: dict[str, object],
+    refuse_resolved: str | None,
+    now: datetime,
+) -> None:
+    """Lock the row, check its state, change it and log one event, in one transaction."""
+    if via not in VIA:
+        raise AlertActionError(f"unknown channel `{via}`; use one of {', '.join(VIA)}.")
+    with ops.write() as conn:
+        before = _locked_state(conn, alert_id)
+        query = sa.update(alerts).where(alerts.c.alert_id == alert_id)
+        if refuse_resolved is not None:  # compare and set: never over a resolved alert
+            query = query.where(alerts.c.state != "resolved")
+        if before == "resolved" and refuse_resolved is not None:
+            raise AlertActionError(refuse_resolved)
+        result = conn.execute(query.values(**changes, updated_at=now))
+        if result.rowcount != 1:
+            raise AlertActionError(
+                refuse_resolved or f"alert {alert_id} changed meanwhile; try again."
+            )
+        conn.execute(
+            sa.insert(alert_events).values(
+                alert_id=alert_id,
+                occurred_at=now,
+                action=action,
+                actor=actor,
+                via=via,
+                state_before=before,
+                state_after=str(changes.get("state", before)),
+                comment=comment,
+            )
+        )
+
+
+def acknowledge(
+    ops: OpsDB,
+    alert_id: int,
+    *,
+    by: str,
+    comment: str | None = None,
+    via: str = "app",
+    now: datetime | None = None,
+) -> None:
     """firing → acknowledged: someone has seen it and is on it."""
     now, by = now or datetime.now(UTC), _need(by, "who acknowledges", "--by NAME")
-    before = _state(con, alert_id)
-    if before == "resolved":
-        raise AlertActionError(f"alert {alert_id} is already resolved; nothing to acknowledge.")
-    con.execute("UPDATE alerts SET state = 'acknowledged', acknowledged_by = $by, "
-                "acknowledged_at = $now, comment = coalesce($comment, comment), "
-                "updated_at = $now WHERE alert_id = $id",
-                {"by": by, "now": now, "comment": comment, "id": alert_id})
-    _log(con, alert_id, action="acknowledged", actor=by, before=before, after="acknowledged",
-         comment=comment, now=now)
+    comment = comment.strip() if comment and comment.strip() else None
+    changes: dict[str, object] = {
+        "state": "acknowledged",
+        "acknowledged_by": by,
+        "acknowledged_at": now,
+    }
+    if comment:
+        changes["comment"] = comment
+    _apply(
+        ops,
+        alert_id,
+        action="acknowledged",
+        actor=by,
+        via=via,
+        comment=comment,
+        changes=changes,
+        now=now,
+        refuse_resolved=f"alert {alert_id} is already resolved; nothing to acknowledge.",
+    )
 
 
-def assign(con: duckdb.DuckDBPyConnection, alert_id: int, *, to: str, by: str,
-           comment: str | None = None, now: datetime | None = None) -> None:
+def assign(
+    ops: OpsDB,
+    alert_id: int,
+    *,
+    to: str,
+    by: str,
+    comment: str | None = None,
+    via: str = "app",
+    now: datetime | None = None,
+) -> None:
     """Give the alert to a person or a team (the state does not change)."""
     now, to = now or datetime.now(UTC), _need(to, "an assignee", "--to NAME")
     by = _need(by, "who assigns", "--by NAME")
-    before = _state(con, alert_id)
-    con.execute("UPDATE alerts SET assignee = $to, comment = coalesce($comment, comment), "
-                "updated_at = $now WHERE alert_id = $id",
-                {"to": to, "comment": comment, "now": now, "id": alert_id})
-    _log(con, alert_id, action="assigned", actor=by, before=before, after=before,
-         comment=f"assigned to {to}" + (f": {comment}" if comment else ""), now=now)
+    comment = comment.strip() if comment and comment.strip() else None
+    changes: dict[str, object] = {"assignee": to}
+    if comment:
+        changes["comment"] = comment
+    _apply(
+        ops,
+        alert_id,
+        action="assigned",
+        actor=by,
+        via=via,
+        changes=changes,
+        now=now,
+        comment=f"assigned to {to}" + (f": {comment}" if comment else ""),
+        refuse_resolved=None,
+    )
 
 
-def add_comment(con: duckdb.DuckDBPyConnection, alert_id: int, *, by: str, comment: str,
-                now: datetime | None = None) -> None:
+def add_comment(
+    ops: OpsDB,
+    alert_id: int,
+    *,
+    by: str,
+    comment: str,
+    via: str = "app",
+    now: datetime | None = None,
+) -> None:
     """A note on the alert's trail (the state does not change)."""
     now, by = now or datetime.now(UTC), _need(by, "who comments", "--by NAME")
     comment = _need(comment, "a comment", "--comment TEXT")
-    before = _state(con, alert_id)
-    con.execute("UPDATE alerts SET comment = $c, updated_at = $now WHERE alert_id = $id",
-                {"c": comment, "now": now, "id": alert_id})
-    _log(con, alert_id, action="commented", actor=by, before=before, after=before,
-         comment=comment, now=now)
+    _apply(
+        ops,
+        alert_id,
+        action="commented",
+        actor=by,
+        via=via,
+        comment=comment,
+        changes={"comment": comment},
+        refuse_resolved=None,
+        now=now,
+    )
 
 
-def resolve(con: duckdb.DuckDBPyConnection, alert_id: int, *, by: str, comment: str,
-            now: datetime | None = None) -> None:
+def resolve(
+    ops: OpsDB,
+    alert_id: int,
+    *,
+    by: str,
+    comment: str,
+    via: str = "app",
+    now: datetime | None = None,
+) -> None:
     """Resolve by hand, with a comment saying why."""
     now, by = now or datetime.now(UTC), _need(by, "who resolves", "--by NAME")
     comment = _need(comment, "a comment saying why", "--comment TEXT")
-    before = _state(con, alert_id)
-    if before == "resolved":
-        raise AlertActionError(f"alert {alert_id} is already resolved.")
-    con.execute("UPDATE alerts SET state = 'resolved', resolved_by = $by, resolved_at = $now, "
-                "ended_at = coalesce(ended_at, $now), comment = $c, updated_at = $now "
-                "WHERE alert_id = $id", {"by": by, "now": now, "c": comment, "id": alert_id})
-    _log(con, alert_id, action="resolved", actor=by, before=before, after="resolved",
-         comment=comment, now=now)
+    changes: dict[str, object] = {
+        "state": "resolved",
+        "resolved_by": by,
+        "resolved_at": now,
+        "comment": comment,
+        "ended_at": sa.func.coalesce(
+            alerts.c.ended_at, sa.bindparam("r_now", now, type_=alerts.c.ended_at.type)
+        ),
+    }
+    _apply(
+        ops,
+        alert_id,
+        action="resolved",
+        actor=by,
+        via=via,
+        comment=comment,
+        changes=changes,
+        refuse_resolved=f"alert {alert_id} is already resolved.",
+        now=now,
+    )
 
 
 ACTIONS: dict[str, Callable[..., None]] = {
-    "acknowledge": acknowledge, "assign": assign, "comment": add_comment, "resolve": resolve,
+    "acknowledge": acknowledge,
+    "assign": assign,
+    "comment": add_comment,
+    "resolve": resolve,
 }
 
 
-def act_in_store(store: Path, action: str, alert_id: int, **kwargs: object) -> None:
-    """Run one lifecycle action in its own write session on the store file."""
+def act(ops: OpsDB, action: str, alert_id: int, **fields: object) -> None:
+    """Run one lifecycle action by name (acknowledge, assign, comment, resolve)."""
     if action not in ACTIONS:
         raise AlertActionError(f"unknown action `{action}`; use one of {', '.join(ACTIONS)}.")
-    with write_session(store) as con:
-        ensure_alert_tables(con)
-        ACTIONS[action](con, alert_id, **kwargs)
+    ACTIONS[action](ops, alert_id, **fields)
+
+
+def act_on_store(store: Path, action: str, alert_id: int, **fields: object) -> None:
+    """Run one action in the operational database of `store`."""
+    act(ops_database(store), action, alert_id, **fields)

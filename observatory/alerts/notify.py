@@ -1,45 +1,72 @@
-"""Notifications: a JSON POST to a webhook or an email over SMTP, retried with backoff,
-every attempt recorded in `alert_notifications`."""
+"""Notifications: a JSON POST to a webhook or an email over SMTP.
+
+What to send is queued in the operational database's outbox (observatory/alerts/outbox.py)
+in the same transaction as the alert change; these functions do one attempt each.
+"""
 
 from __future__ import annotations
 
 import json
 import smtplib
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 
-import duckdb
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from observatory.alerts.loader import RuleSet
-from observatory.alerts.spec import SEVERITY_RANK, ChannelSpec
+from observatory.alerts.spec import ChannelSpec
+from observatory.opsdb.schema import alerts
 
 Payload = dict[str, object]
-_ALERT_SQL = """
-SELECT alert_id AS id, rule, severity, state, place_label AS place, place_id, started_at,
-       ended_at, value, peak, threshold, unit, message, owner_team, assignee
-FROM alerts WHERE alert_id = $id
-"""
+SEND_ERRORS = (OSError, urllib.error.URLError, smtplib.SMTPException)
+_PAYLOAD_COLUMNS = {
+    "id": "alert_id",
+    "rule": "rule",
+    "severity": "severity",
+    "state": "state",
+    "place": "place_label",
+    "place_id": "place_id",
+    "started_at": "started_at",
+    "ended_at": "ended_at",
+    "value": "value",
+    "peak": "peak",
+    "threshold": "threshold",
+    "unit": "unit",
+    "message": "message",
+    "owner_team": "owner_team",
+    "assignee": "assignee",
+}
 
 
-def payload_for(con: duckdb.DuckDBPyConnection, alert_id: int, event: str) -> Payload:
-    """The JSON document sent about one alert and event (fired, resolved)."""
-    cursor = con.execute(_ALERT_SQL, {"id": alert_id})
-    names = [d[0] for d in cursor.description]
-    row = dict(zip(names, cursor.fetchall()[0], strict=True))
-    return {"event": event, "alert": {k: (v.isoformat() if isinstance(v, datetime) else v)
-                                      for k, v in row.items()}}
+def payloads_for(conn: Connection, events: list[tuple[int, str]]) -> dict[int, Payload]:
+    """The alert part of the JSON document sent about each alert, by alert id."""
+    ids = sorted({alert_id for alert_id, _ in events})
+    query = sa.select(*(alerts.c[c].label(k) for k, c in _PAYLOAD_COLUMNS.items())).where(
+        alerts.c.alert_id.in_(ids)
+    )
+    found: dict[int, Payload] = {}
+    for row in conn.execute(query):
+        found[row.id] = {
+            k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row._mapping.items()
+        }
+    return found
 
 
 def send_webhook(channel: ChannelSpec, payload: Payload) -> str:
-    """POST the payload as JSON; returns the HTTP status, raises on failure."""
+    """POST the payload as JSON; returns the HTTP status, raises on failure. The outbox id
+    travels as `Idempotency-Key`, so a receiver can drop a repeat."""
     assert channel.webhook is not None
+    headers = {"Content-Type": "application/json", "User-Agent": "observatory-alerts"}
+    if payload.get("idempotency_key"):
+        headers["Idempotency-Key"] = str(payload["idempotency_key"])
     request = urllib.request.Request(
-        channel.webhook.url, data=json.dumps(payload, default=str).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "observatory-alerts"})
+        channel.webhook.url,
+        method="POST",
+        headers=headers,
+        data=json.dumps(payload, default=str).encode(),
+    )
     with urllib.request.urlopen(request, timeout=channel.timeout_seconds) as response:
         return f"HTTP {response.status}"
 
@@ -50,60 +77,35 @@ def send_email(channel: ChannelSpec, payload: Payload) -> str:
     alert = payload["alert"]
     assert isinstance(alert, dict)
     message = EmailMessage()
-    message["Subject"] = (f"[{str(alert['severity']).upper()}] {alert['rule']} "
-                          f"{payload['event']}: {alert['place']}")
+    message["Subject"] = (
+        f"[{str(alert['severity']).upper()}] {alert['rule']} {payload['event']}: {alert['place']}"
+    )
     message["From"] = channel.email.sender
     message["To"] = ", ".join(channel.email.to)
-    message.set_content(f"{alert['message']}\n\n" + "\n".join(
-        f"{key}: {value}" for key, value in alert.items()))
-    with smtplib.SMTP(channel.email.host, channel.email.port,
-                      timeout=channel.timeout_seconds) as smtp:
+    if payload.get("idempotency_key"):
+        message["Message-ID"] = f"<{payload['idempotency_key']}@observatory>"
+    message.set_content(
+        f"{alert['message']}\n\n" + "\n".join(f"{key}: {value}" for key, value in alert.items())
+    )
+    with smtplib.SMTP(
+        channel.email.host, channel.email.port, timeout=channel.timeout_seconds
+    ) as smtp:
         smtp.send_message(message)
     return f"sent to {len(channel.email.to)} recipients"
 
 
-def _target(channel: ChannelSpec) -> str:
+def target_of(channel: ChannelSpec) -> str:
+    """Where a channel sends, for people (the webhook URL, or the SMTP server and inboxes)."""
     if channel.webhook is not None:
         return channel.webhook.url
     assert channel.email is not None
     return f"smtp://{channel.email.host}:{channel.email.port} → {', '.join(channel.email.to)}"
 
 
-def notify_channel(con: duckdb.DuckDBPyConnection, channel: ChannelSpec, payload: Payload, *,
-                   now: datetime, sleep: Callable[[float], None] = time.sleep) -> bool:
-    """Send with up to `retries` retries and exponential backoff; log each attempt."""
+def send_once(channel: ChannelSpec, payload: Payload) -> tuple[bool, str]:
+    """One attempt through the channel: (ok, detail)."""
     sender = send_webhook if channel.webhook is not None else send_email
-    alert = payload["alert"]
-    assert isinstance(alert, dict)
-    for attempt in range(1, channel.retries + 2):
-        try:
-            detail, ok = sender(channel, payload), True
-        except (OSError, urllib.error.URLError, smtplib.SMTPException) as exc:
-            detail, ok = f"{type(exc).__name__}: {exc}", False
-        con.execute("INSERT INTO alert_notifications VALUES ($id, $event, $channel, $target, "
-                    "$attempt, $at, $ok, $detail)",
-                    {"id": alert["id"], "event": payload["event"], "channel": channel.name,
-                     "target": _target(channel), "attempt": attempt, "at": now, "ok": ok,
-                     "detail": detail[:500]})
-        if ok:
-            return True
-        if attempt <= channel.retries:
-            sleep(channel.backoff_seconds * 2 ** (attempt - 1))
-    return False
-
-
-def deliver(con: duckdb.DuckDBPyConnection, events: list[tuple[int, str]], ruleset: RuleSet,
-            *, now: datetime) -> int:
-    """Notify the channels of each alert's rule about its events; returns deliveries made."""
-    delivered = 0
-    for alert_id, event in events:
-        payload = payload_for(con, alert_id, event)
-        alert = payload["alert"]
-        assert isinstance(alert, dict)
-        rule = ruleset.rules.get(str(alert["rule"]))
-        for name in rule.notify if rule else []:
-            channel = ruleset.channels[name]
-            if SEVERITY_RANK[str(alert["severity"])] < SEVERITY_RANK[channel.min_severity]:
-                continue
-            delivered += notify_channel(con, channel, payload, now=now)
-    return delivered
+    try:
+        return True, sender(channel, payload)
+    except SEND_ERRORS as exc:
+        return False, f"{type(exc).__name__}: {exc}"

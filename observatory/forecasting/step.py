@@ -23,6 +23,7 @@ import datetime as dt
 import multiprocessing
 import os
 import time
+from collections.abc import Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -83,14 +84,23 @@ class SeriesJob:
 
 
 def forecast_step(con: duckdb.DuckDBPyConnection, registry: Registry, *,
-                  progress: Progress = silent_progress) -> None:
-    """AFTER_COMPUTE entry point: districts, series, forecasts, backtests and status."""
+                  progress: Progress = silent_progress,
+                  names: Collection[str] | None = None) -> None:
+    """AFTER_COMPUTE entry point: districts, series, forecasts, backtests and status (of
+    the named indicators only when given: an append recomputes what it changed)."""
     start = time.perf_counter()
-    if districts_from_osm(con, progress=progress):
-        build_crosswalk(con)
-    for statement in TABLES_SQL:
-        con.execute(statement)
     specs = [loaded.spec for loaded in registry.specs.values()]
+    if names is None:
+        if districts_from_osm(con, progress=progress):
+            build_crosswalk(con)
+        for statement in TABLES_SQL:
+            con.execute(statement)
+    else:
+        specs = [spec for spec in specs if spec.name in set(names)]
+        for table in ("indicator_series", "indicator_forecasts", "indicator_backtests",
+                      "indicator_status"):
+            con.execute(f"DELETE FROM {table} WHERE indicator IN (SELECT unnest($n))",
+                        {"n": [spec.name for spec in specs]})
     series = area_series(con, specs)
     con.register("_series", series.to_arrow())
     con.execute("INSERT INTO indicator_series BY NAME SELECT * FROM _series")
@@ -106,7 +116,8 @@ def area_series(con: duckdb.DuckDBPyConnection, specs: list[IndicatorSpec]) -> p
     whole = read_frame(con, """
         SELECT indicator, 'whole' AS area_kind, 'all' AS area_id, 'Whole area' AS area_name,
                period, value, numerator, denominator
-        FROM indicator_results WHERE resolution IS NULL""")
+        FROM indicator_results WHERE resolution IS NULL
+          AND indicator IN (SELECT unnest($names))""", {"names": [s.name for s in specs]})
     meta = pl.DataFrame({
         "indicator": [s.name for s in specs],
         "resolution": [s.grain.h3_resolution for s in specs],
@@ -125,7 +136,7 @@ def area_series(con: duckdb.DuckDBPyConnection, specs: list[IndicatorSpec]) -> p
 def series_jobs(series: pl.DataFrame, specs: list[IndicatorSpec], *,
                 today: dt.date | None = None) -> list[SeriesJob]:
     """One job per indicator and area, with the target it is measured against."""
-    from observatory.views.indicators import chosen_target
+    from observatory.targets import chosen_target
 
     by_name = {s.name: s for s in specs}
     jobs = []

@@ -29,6 +29,26 @@ _TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
+class PeriodFilter:
+    """Recompute only some periods: time-partitioned inputs are cut to whole years
+    [first_year, last_year] and only result periods of those years are replaced.
+
+    Applies to definitions that declare `grain: {periods_independent: true}` (a period's
+    figure depends only on that period's input rows); the others, and a definition that
+    returns no `period` column, are recomputed in full.
+    """
+
+    first_year: int
+    last_year: int
+    time_columns: dict[str, str]  # input table -> its time column
+
+    @property
+    def years(self) -> set[str]:
+        """The years whose results are replaced."""
+        return {str(y) for y in range(self.first_year, self.last_year + 1)}
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What one indicator's computation gave."""
 
@@ -145,22 +165,60 @@ def missing_inputs(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec) -> list[
     return [name for name in spec.inputs if name not in present]
 
 
-def _compute_one(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, period: str,
-                 computed_at: datetime) -> tuple[pl.DataFrame | None, list[str]]:
+def _shadow_inputs(con: duckdb.DuckDBPyConnection, window: PeriodFilter) -> list[str]:
+    """Temporary views that hide the rows of time-partitioned inputs outside the window
+    (unqualified names resolve to the temp schema first, also inside views and macros)."""
+    database = con.execute("SELECT current_database()").fetchall()[0][0]
+    # a day's margin either side: the definition may count years in any time zone; the
+    # partial periods the margin makes are dropped with every period outside the window
+    start = f"{window.first_year - 1}-12-31"
+    end = f"{window.last_year + 1}-01-02"
+    shadowed = []
+    for table, column in window.time_columns.items():
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM '
+                    f'"{database}".main."{table}" WHERE "{column}" >= TIMESTAMPTZ '
+                    f"'{start} 00:00:00+00' AND \"{column}\" < TIMESTAMPTZ '{end} 00:00:00+00'")
+        shadowed.append(table)
+    return shadowed
+
+
+def _query_in_window(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec,
+                     window: PeriodFilter | None) -> tuple[pl.DataFrame, bool]:
+    """Run the definition, on the window's rows when one is given and it applies; returns
+    the frame and whether it was cut to the window."""
+    if (window is None or not loaded.spec.grain.periods_independent
+            or not set(loaded.spec.inputs) & set(window.time_columns)):
+        return _run_query(con, loaded), False
+    shadowed = _shadow_inputs(con, window)
     try:
         frame = _run_query(con, loaded)
+    finally:
+        for table in shadowed:
+            con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
+    if "period" not in frame.columns:  # one figure over all time: recompute in full
+        return _run_query(con, loaded), False
+    years = pl.col("period").cast(pl.String).str.slice(0, 4)
+    return frame.filter(years.is_in(sorted(window.years))), True
+
+
+def _compute_one(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, period: str,
+                 computed_at: datetime, window: PeriodFilter | None = None,
+                 ) -> tuple[pl.DataFrame | None, list[str], bool]:
+    try:
+        frame, cut = _query_in_window(con, loaded, window)
     except (duckdb.Error, Exception) as exc:  # any failure of analyst code is reported
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return None, [f"{_display(loaded.path)}: the query failed: {first}"]
+        return None, [f"{_display(loaded.path)}: the query failed: {first}"], False
     if problems := _check_output(frame, loaded):
-        return None, problems
-    return _results(con, frame, loaded, period=period, computed_at=computed_at), []
+        return None, problems, False
+    return _results(con, frame, loaded, period=period, computed_at=computed_at), [], cut
 
 
 def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
-                names: list[str] | None = None,
+                names: list[str] | None = None, window: PeriodFilter | None = None,
                 progress: Progress = silent_progress) -> list[RunResult]:
-    """Compute the named indicators (default: all) into `indicator_results`.
+    """Compute the named indicators (default: all) into `indicator_results` (only the
+    periods of `window` when given).
 
     Raises IndicatorComputeError listing every failure; the caller's write session then
     leaves the store as it was.
@@ -169,17 +227,21 @@ def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     chosen = [registry.get(n) for n in names] if names else list(registry.specs.values())
     years, computed_at = input_years(con), now_utc()
     failures, results, frames, waiting = [], [], [], {}
+    partial: dict[str, set[str]] = {}  # indicator -> the periods replaced
     for loaded in chosen:
         if missing := missing_inputs(con, loaded.spec):
             waiting[loaded.spec.name] = (f"waiting for data: {', '.join(missing)} not loaded "
                                          "(see `observatory ingest --help`)")
             continue
         start = time.perf_counter()
-        frame, problems = _compute_one(con, loaded, period=default_period(loaded.spec, years),
-                                       computed_at=computed_at)
+        frame, problems, cut = _compute_one(
+            con, loaded, period=default_period(loaded.spec, years), computed_at=computed_at,
+            window=window)
         failures += problems
         if frame is None:
             continue
+        if cut and window is not None:
+            partial[loaded.spec.name] = window.years
         seconds = time.perf_counter() - start
         whole = frame.filter(pl.col("resolution").is_null())["value"]
         results.append(RunResult(loaded.spec.name, frame.height, seconds,
@@ -189,15 +251,20 @@ def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     if failures:
         raise IndicatorComputeError("\n".join([f"{len(failures)} indicators failed:"] +
                                               [f"  {f}" for f in failures]))
-    _write(con, frames, chosen, results, waiting)
+    _write(con, frames, chosen, results, waiting, partial=partial)
     return results
 
 
 def _write(con: duckdb.DuckDBPyConnection, frames: list[pl.DataFrame],
            chosen: list[LoadedSpec], results: list[RunResult],
-           waiting: dict[str, str]) -> None:
+           waiting: dict[str, str], *, partial: dict[str, set[str]]) -> None:
     names = [loaded.spec.name for loaded in chosen]
-    con.execute("DELETE FROM indicator_results WHERE indicator IN $names", {"names": names})
+    whole = [n for n in names if n not in partial]
+    con.execute("DELETE FROM indicator_results WHERE indicator IN $names", {"names": whole})
+    for name, periods in partial.items():
+        con.execute("DELETE FROM indicator_results WHERE indicator = $n AND "
+                    "substr(period, 1, 4) IN (SELECT unnest($p))",
+                    {"n": name, "p": sorted(periods)})
     con.execute("DELETE FROM indicator_runs WHERE indicator IN $names", {"names": names})
     if frames:
         con.register("_new", pl.concat(frames, how="diagonal_relaxed").to_arrow())

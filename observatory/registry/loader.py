@@ -104,18 +104,25 @@ def _schema_message(error: dict[str, object]) -> str:
     return f"`{loc}`: {error['msg']} (got {error.get('input')!r})."
 
 
+# libyaml's parser when PyYAML was built with it (it is in the wheels), else the pure one.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path) -> tuple[object, dict[Loc, int], str | None]:
     """(data, line of every key, None) of a YAML file, or (None, {}, the syntax problem
     with its line) when it is not valid YAML."""
     text = path.read_text(encoding="utf-8")
+    loader = _SAFE_LOADER(text)  # one parse gives both the nodes (with lines) and the data
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         return None, {}, (f"{_display(path)} line {line}: not valid YAML "
                           f"({getattr(exc, 'problem', exc)}).")
+    finally:
+        loader.dispose()
     return data, _key_lines(node) if node is not None else {}, None
 
 

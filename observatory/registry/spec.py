@@ -33,6 +33,11 @@ class _Closed(BaseModel):
 class Grain(_Closed):
     h3_resolution: int = Field(10, ge=7, le=10)
     period: Period = "year"
+    # `true` when a period's figure depends only on the input rows of that period (a
+    # per-period mean, count or share): an append then recomputes only the periods it
+    # touched. Cumulative figures (e.g. requests still open at the end of each year) keep
+    # the default and are recomputed whole.
+    periods_independent: bool = False
 
 
 class Target(_Closed):

@@ -1,9 +1,11 @@
 """Loaders and widgets of the operations alerts page.
 
-Loaders follow observatory/ui/loaders.py: cached on the store's Context and the role.
-Actions (acknowledge, assign, comment, resolve) write through a short write session on
-the store; the store file is swapped, so its mtime (part of every cache key) changes, and
-the cached read-only connections are released so none keeps reading the old file.
+Districts, cells and readings come from the analytical snapshot through
+observatory/ui/loaders.py (cached on the snapshot and the role). Alerts, their trails and
+the rules' status come from the operational database and change whenever someone acts or
+an evaluation runs, so they are cached for a few seconds only, and every action clears
+that cache. Actions go straight to the operational database (one short transaction); a
+refused one shows its reason on the page.
 """
 
 from __future__ import annotations
@@ -12,82 +14,109 @@ import polars as pl
 import streamlit as st
 
 from observatory import settings
-from observatory.alerts.lifecycle import act_in_store
+from observatory.alerts.lifecycle import act
 from observatory.errors import InputError
+from observatory.opsdb import OpsDB, ops_database, ops_url_for
 from observatory.roles import Role
-from observatory.ui import loaders, widgets
+from observatory.ui import widgets
 from observatory.ui.loaders import Context, _cursor, _registry, context, current_role
 from observatory.views import alerts as views
 
-_TTL, _ENTRIES = "10m", 64
+_TTL, _ENTRIES = 5, 64  # seconds: people act on alerts, so never serve them stale for long
 FLASH_KEY = "operations_alerts_flash"
-SEVERITY_ICONS = {"critical": ":material/error:", "warning": ":material/warning:",
-                  "info": ":material/info:"}
+SEVERITY_ICONS = {
+    "critical": ":material/error:",
+    "warning": ":material/warning:",
+    "info": ":material/info:",
+}
 STATE_LABELS = {"firing": "Firing", "acknowledged": "Acknowledged", "resolved": "Resolved"}
 
 
+def _ops_url() -> str:
+    return ops_url_for(settings.store_path())
+
+
+def _ops(url: str) -> OpsDB:
+    return ops_database(url=url)  # cached per URL by observatory.opsdb
+
+
 @st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _alerts(ctx: Context, role: Role) -> pl.DataFrame:
+def _alerts(ctx: Context, role: Role, url: str) -> pl.DataFrame:
     with _cursor(ctx) as con:
-        return views.alerts_for_role(con, _registry(ctx), role=role)
+        return views.alerts_for_role(con, _registry(ctx), ops=_ops(url), role=role)
 
 
 def all_alerts() -> pl.DataFrame:
     """Every alert the viewer may see, with its district."""
-    return _alerts(context(), current_role())
+    return _alerts(context(), current_role(), _ops_url())
 
 
 @st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _cells(ctx: Context, role: Role, states: tuple[str, ...], theme: str | None,
-           district: str | None, resolution: int) -> views.CellMap:
-    frame = views.filter_alerts(_alerts(ctx, role), states=list(states), theme=theme,
-                                district=district)
+def _cells(
+    ctx: Context,
+    role: Role,
+    url: str,
+    states: tuple[str, ...],
+    theme: str | None,
+    district: str | None,
+    resolution: int,
+) -> views.CellMap:
+    frame = views.filter_alerts(
+        _alerts(ctx, role, url), states=list(states), theme=theme, district=district
+    )
     with _cursor(ctx) as con:
         return views.alert_cells(con, frame, resolution=resolution)
 
 
-def alert_cells(*, states: list[str], theme: str | None, district: str | None,
-                resolution: int) -> views.CellMap:
+def alert_cells(
+    *, states: list[str], theme: str | None, district: str | None, resolution: int
+) -> views.CellMap:
     """Alerts per cell for the map, filtered like the list."""
-    return _cells(context(), current_role(), tuple(states), theme, district, resolution)
+    return _cells(context(), current_role(), _ops_url(), tuple(states), theme, district, resolution)
 
 
 @st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _detail(ctx: Context, role: Role, alert_id: int) -> views.AlertDetail | None:
+def _detail(ctx: Context, role: Role, url: str, alert_id: int) -> views.AlertDetail | None:
     with _cursor(ctx) as con:
-        return views.alert_detail(con, _alerts(ctx, role), alert_id)
+        return views.alert_detail(con, _alerts(ctx, role, url), alert_id, ops=_ops(url))
 
 
 def alert_detail(alert_id: int) -> views.AlertDetail | None:
     """The trail and the data behind one alert."""
-    return _detail(context(), current_role(), alert_id)
+    return _detail(context(), current_role(), _ops_url(), alert_id)
 
 
 @st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _rules(ctx: Context, role: Role) -> pl.DataFrame:
+def _rules(role: Role, url: str) -> pl.DataFrame:
     del role  # staff page; the role stays in the key by rule
-    with _cursor(ctx) as con:
-        return views.rule_status(con)
+    return views.rule_status(_ops(url))
 
 
 def rule_status() -> pl.DataFrame:
     """Every rule at its last evaluation."""
-    return _rules(context(), current_role())
+    return _rules(current_role(), _ops_url())
+
+
+def clear_alert_caches() -> None:
+    """Forget cached alerts, trails and rule status (after an action)."""
+    for loader in (_alerts, _cells, _detail, _rules):
+        loader.clear()
 
 
 def run_action(action: str, alert_id: int, **fields: str | None) -> None:
-    """Apply one lifecycle action to the store, then rerun on the new file."""
+    """Apply one lifecycle action in the operational database, then rerun."""
     try:
-        act_in_store(settings.store_path(), action, alert_id, **fields)
+        act(_ops(_ops_url()), action, alert_id, via="app", **fields)
     except InputError as exc:
         st.session_state[FLASH_KEY] = ("error", str(exc))
     else:
         st.session_state[FLASH_KEY] = ("success", f"Alert {alert_id}: {action} recorded.")
-    loaders._connection.clear()  # release read-only connections to the replaced file
+    clear_alert_caches()
     st.rerun()
 
 
 # -- widgets ------------------------------------------------------------------------------
+
 
 def flash() -> None:
     """The outcome of the last action, once."""
@@ -99,35 +128,61 @@ def flash() -> None:
 def severity_cards(frame: pl.DataFrame) -> None:
     """Open alerts per severity."""
     counts = views.severity_counts(frame)
-    for column, (severity, count) in zip(st.columns(len(counts)), counts.items(),
-                                         strict=True):
+    for column, (severity, count) in zip(st.columns(len(counts)), counts.items(), strict=True):
         column.metric(f"{SEVERITY_ICONS[severity]} Open {severity}", f"{count:,}", border=True)
 
 
 def filters(frame: pl.DataFrame) -> tuple[list[str], str | None, str | None]:
     """State, theme and district pickers."""
     a, b, c = st.columns([2, 1, 1])
-    states = a.multiselect("State", options=list(STATE_LABELS), default=["firing",
-                           "acknowledged"], format_func=STATE_LABELS.__getitem__,
-                           key="operations_alerts_states")
+    states = a.multiselect(
+        "State",
+        options=list(STATE_LABELS),
+        default=["firing", "acknowledged"],
+        format_func=STATE_LABELS.__getitem__,
+        key="operations_alerts_states",
+    )
     themes = sorted(t for t in frame["theme"].unique().to_list() if t)
-    theme = b.selectbox("Theme", options=[None, *themes], key="operations_alerts_theme",
-                        format_func=lambda t: "all themes" if t is None
-                        else widgets.theme_label(t))
+    theme = b.selectbox(
+        "Theme",
+        options=[None, *themes],
+        key="operations_alerts_theme",
+        format_func=lambda t: "all themes" if t is None else widgets.theme_label(t),
+    )
     districts = sorted(d for d in frame["district"].unique().to_list() if d)
-    district = c.selectbox("District", options=[None, *districts],
-                           key="operations_alerts_district",
-                           format_func=lambda d: "all districts" if d is None else d)
+    district = c.selectbox(
+        "District",
+        options=[None, *districts],
+        key="operations_alerts_district",
+        format_func=lambda d: "all districts" if d is None else d,
+    )
     return states, theme, district
 
 
-LIST_COLUMNS = ("id", "severity", "state", "rule", "place", "started_at", "ended_at", "value",
-                "peak", "threshold", "unit", "assignee", "acknowledged_by", "comment",
-                "owner_team", "theme", "message")
+LIST_COLUMNS = (
+    "id",
+    "severity",
+    "state",
+    "rule",
+    "place",
+    "started_at",
+    "ended_at",
+    "value",
+    "peak",
+    "threshold",
+    "unit",
+    "assignee",
+    "acknowledged_by",
+    "comment",
+    "owner_team",
+    "theme",
+    "message",
+)
 
 
-def filter_alerts(frame: pl.DataFrame, *, states: list[str], theme: str | None,
-                  district: str | None) -> pl.DataFrame:
+def filter_alerts(
+    frame: pl.DataFrame, *, states: list[str], theme: str | None, district: str | None
+) -> pl.DataFrame:
     """The alerts the filters keep."""
     return views.filter_alerts(frame, states=states, theme=theme, district=district)
 
@@ -136,7 +191,7 @@ def alert_table(frame: pl.DataFrame) -> None:
     """The filtered alerts, most severe and newest first."""
     if frame.is_empty():
         st.info("No alert matches these filters.")
-    widgets.data_table(frame.select(LIST_COLUMNS), max_rows=12)
+    widgets.data_table(widgets.readable(frame.select(LIST_COLUMNS)), max_rows=12)
 
 
 def _chart(detail: views.AlertDetail) -> None:
@@ -151,22 +206,29 @@ def _chart(detail: views.AlertDetail) -> None:
 def drill_down(detail: views.AlertDetail) -> None:
     """The alert's message, the data behind it and its audit trail."""
     alert = detail.alert
+    ended = f"{alert['ended_at']:%Y-%m-%d %H:%M} UTC" if alert["ended_at"] else "not yet"
     st.markdown(f"{SEVERITY_ICONS.get(str(alert['severity']), '')} **{alert['message']}**")
-    st.caption(f"Rule `{alert['rule']}` · {alert['kind']} · owner {alert['owner_team']} · "
-               f"state **{alert['state']}** · started {alert['started_at']:%Y-%m-%d %H:%M} "
-               f"UTC · ended {alert['ended_at'] or 'not yet'}")
+    st.caption(
+        f"Rule `{alert['rule']}` · {alert['kind']} · owner {alert['owner_team']} · "
+        f"state **{alert['state']}** · started {alert['started_at']:%Y-%m-%d %H:%M} "
+        f"UTC · ended {ended}"
+    )
     if not detail.trend.is_empty():
         _chart(detail)
     if not detail.raw.is_empty():
         widgets.table_behind(detail.raw, label=detail.raw_label)
-    widgets.table_behind(detail.events, label="Audit trail", expanded=True)
+    widgets.table_behind(widgets.readable(detail.events), label="Audit trail", expanded=True)
 
 
 def actions_form(alert_id: int) -> None:
     """Acknowledge, assign, comment or resolve the chosen alert."""
     with st.form("operations_alerts_action", border=True):
-        action = st.radio("Action", options=["acknowledge", "assign", "comment", "resolve"],
-                          horizontal=True, key="operations_alerts_action_kind")
+        action = st.radio(
+            "Action",
+            options=["acknowledge", "assign", "comment", "resolve"],
+            horizontal=True,
+            key="operations_alerts_action_kind",
+        )
         a, b = st.columns(2)
         by = a.text_input("Your name", key="operations_alerts_by")
         to = b.text_input("Assign to (person or team)", key="operations_alerts_to")
@@ -184,7 +246,10 @@ def alert_picker(frame: pl.DataFrame) -> int | None:
     """Choose one alert of the filtered list."""
     if frame.is_empty():
         return None
-    labels = {row["id"]: f"#{row['id']} {row['severity']} · {row['rule']} · {row['place']}"
-              for row in frame.iter_rows(named=True)}
-    return st.selectbox("Alert", options=list(labels), format_func=labels.__getitem__,
-                        key="operations_alerts_pick")
+    labels = {
+        row["id"]: f"#{row['id']} {row['severity']} · {row['rule']} · {row['place']}"
+        for row in frame.iter_rows(named=True)
+    }
+    return st.selectbox(
+        "Alert", options=list(labels), format_func=labels.__getitem__, key="operations_alerts_pick"
+    )

@@ -1,8 +1,9 @@
 """Cached loaders: the only way pages reach the store.
 
-- The connection is a `st.cache_resource` keyed on (store path, file mtime), so a rebuilt
-  store (swapped in atomically by the core) is picked up on the next rerun; each query
-  runs on its own cursor, which is safe across Streamlit's script threads.
+- The connection is a `st.cache_resource` keyed on the current snapshot file (the store
+  link is swapped atomically by every build, observatory/snapshots.py), so a new build is
+  picked up on the next rerun without a restart, and a rerun never mixes two snapshots;
+  each query runs on its own cursor, which is safe across Streamlit's script threads.
 - Data is `st.cache_data` with a TTL and `max_entries`. Every cached function takes the
   `Context` (store and registry fingerprints) and the viewer's role as arguments, so the
   role is part of every cache key and filtered data cannot leak between roles.
@@ -26,6 +27,7 @@ from observatory.errors import StoreMissingError
 from observatory.population import METHOD_TEXT
 from observatory.registry import Registry, load_registry
 from observatory.roles import DEFAULT_ROLE, Role, role_from_name
+from observatory.snapshots import current_snapshot
 from observatory.store import connect_read
 
 ROLE_KEY = "role"
@@ -39,7 +41,7 @@ class Context:
     """Fingerprints of the store file and the indicator folder: part of every cache key."""
 
     store: str
-    store_mtime_ns: int
+    snapshot: str  # the current snapshot file when the rerun started: immutable
     indicators: str
     indicators_signature: tuple[tuple[str, int], ...]
 
@@ -60,7 +62,11 @@ def context() -> Context:
             f"No store at {store}. Build the demo store with `uv run observatory demo`, "
             f"or point ${settings.STORE_ENV} at an existing store file.")
     folder = settings.indicators_dir()
-    return Context(store=str(store), store_mtime_ns=store.stat().st_mtime_ns,
+    snapshot = current_snapshot(store)
+    if snapshot is None:
+        raise StoreMissingError(f"The store link {store} points at no snapshot; rebuild it "
+                                "with `uv run observatory demo --rebuild`.")
+    return Context(store=str(store), snapshot=str(snapshot),
                    indicators=str(folder), indicators_signature=_signature(folder))
 
 
@@ -87,14 +93,13 @@ def _close(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @st.cache_resource(max_entries=2, on_release=_close, show_spinner=False)
-def _connection(store: str, mtime_ns: int) -> duckdb.DuckDBPyConnection:
-    del mtime_ns  # part of the key only: a new file gets a new connection
-    return connect_read(Path(store))
+def _connection(store: str, snapshot: str) -> duckdb.DuckDBPyConnection:
+    return connect_read(Path(store), snapshot=Path(snapshot))
 
 
 @contextmanager
 def _cursor(ctx: Context) -> Iterator[duckdb.DuckDBPyConnection]:
-    cursor = _connection(ctx.store, ctx.store_mtime_ns).cursor()
+    cursor = _connection(ctx.store, ctx.snapshot).cursor()
     try:
         yield cursor
     finally:
@@ -307,6 +312,21 @@ def _streets(ctx: Context) -> pl.DataFrame:
 def streets() -> pl.DataFrame:
     """Street segments drawn under every map for orientation."""
     return _streets(context())
+
+
+def snapshot_label() -> str | None:
+    """Which snapshot the figures come from: its build time and id (None without a store)."""
+    try:
+        ctx = context()
+    except StoreMissingError:
+        return None
+    return _snapshot_label(ctx)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _snapshot_label(ctx: Context) -> str:
+    with _cursor(ctx) as con:
+        return views.snapshot_caption(con, Path(ctx.snapshot))
 
 
 def store_label() -> str:

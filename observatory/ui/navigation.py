@@ -31,6 +31,7 @@ ROLE_PAGES: dict[Role, tuple[PageEntry, ...]] = {
         PageEntry("pages/operations/data_health.py", "Data health",
                   ":material/monitor_heart:", "data-health"),
         PageEntry("pages/operations/alerts.py", "Alerts", ":material/notifications:", "alerts"),
+        PageEntry("pages/operations/live.py", "Live feeds", ":material/sensors:", "live"),
     ),
     Role.PUBLIC: (
         PageEntry("pages/public/portal.py", "Indicators", ":material/public:", "portal"),

@@ -258,6 +258,18 @@ def scorecard(frame: pl.DataFrame, *, per_row: int = 4) -> None:
     table_behind(frame, label="Table behind the scorecard")
 
 
+def readable(frame: pl.DataFrame, *, missing: str = "–") -> pl.DataFrame:
+    """A frame as people read it: times as `YYYY-MM-DD HH:MM UTC`, and a dash, not `None`,
+    where a text or a time is missing."""
+    zoned = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+    naive = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime) and not t.time_zone]
+    out = frame.with_columns(
+        *(pl.col(n).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M UTC")
+          for n in zoned),
+        *(pl.col(n).dt.strftime("%Y-%m-%d %H:%M") for n in naive))
+    return out.with_columns(pl.col(pl.String).fill_null(missing))
+
+
 def table_behind(frame: pl.DataFrame, *, label: str = "Table behind the chart",
                  expanded: bool = False) -> None:
     """The data a chart shows, in an expander under it."""

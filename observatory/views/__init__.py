@@ -40,6 +40,7 @@ from observatory.views.model import (
 from observatory.views.provenance import provenance_for_tables
 from observatory.views.registry_status import registry_status
 from observatory.views.services import service_performance
+from observatory.views.snapshots import snapshot_caption, snapshots_table
 
 __all__ = [
     "MAX_MAP_CELLS", "CellMap", "IndicatorSummary", "Methodology", "Provenance", "SourceRef",
@@ -48,7 +49,8 @@ __all__ = [
     "dataset_catalogue", "dataset_cells", "headline_scorecard", "indicator_catalogue",
     "indicator_cells", "indicator_methodology", "indicator_summary", "map_resolutions",
     "mappable_tables", "poi_counts_by_cell", "provenance_for_tables", "ranked_cells",
-    "registry_status", "service_performance", "sources_catalogue", "street_context",
+    "registry_status", "service_performance", "snapshot_caption", "snapshots_table",
+    "sources_catalogue", "street_context",
     "suppress_small_cells",
     "visible_spec", "visible_specs",
 ]

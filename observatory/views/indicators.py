@@ -7,7 +7,6 @@ control. Nothing here knows indicator names: any definition the registry gains w
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from observatory.registry import Registry
 from observatory.registry.spec import IndicatorSpec, LoadedSpec, Target
 from observatory.roles import IndicatorNotVisibleError, Role, can_see
 from observatory.store import read_frame
+from observatory.targets import chosen_target
 from observatory.views.disclosure import indicator_disclosure, suppress_small_cells
 from observatory.views.model import (
     MAX_MAP_CELLS,
@@ -173,15 +173,6 @@ def _whole_area(
         "AND ($period IS NULL OR period = $period) ORDER BY period DESC LIMIT 1",
         {"name": spec.name, "period": period})
     return frame.row(0, named=True) if frame.height else None
-
-
-def chosen_target(targets: list[Target], *, today: dt.date | None = None) -> Target | None:
-    """The nearest target not yet due, else the latest one."""
-    if not targets:
-        return None
-    today = today or dt.date.today()
-    upcoming = sorted((t for t in targets if t.by >= today), key=lambda t: t.by)
-    return upcoming[0] if upcoming else max(targets, key=lambda t: t.by)
 
 
 def target_status(value: float | None, target: Target, *, direction: str) -> TargetStatus:

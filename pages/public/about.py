@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from observatory.i18n import t
 from observatory.ui import loaders, portal, widgets
+from observatory.ui.i18n import t
 
 language = portal.language_switch()
 st.title(t("about_title", language))

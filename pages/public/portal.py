@@ -6,8 +6,8 @@ role only: internal indicators and withheld cells never reach this page.
 
 import streamlit as st
 
-from observatory.i18n import t
 from observatory.ui import portal
+from observatory.ui.i18n import t
 
 language = portal.language_switch()
 st.title(t("portal_title", language))

@@ -13,6 +13,7 @@ from data_sources.gtfs import capacity_class
 from observatory.build import ingest_into
 from observatory.cli import main
 from observatory.errors import SourceFileError
+from observatory.store import connect_read
 
 STOPS = "stop_id,stop_name,stop_lat,stop_lon\nA,Alpha,60.170,24.940\nB,Beta,60.171,24.945\n"
 ROUTES = "route_id,route_short_name,route_type\nR1,1,0\nM,M1,1\n"
@@ -137,7 +138,7 @@ def test_frequency_indicators_wait_for_a_feed_then_compute(
     store_copy: Path, broken_gtfs_zip: Path
 ) -> None:
     def runs() -> dict[str, tuple[str, str | None]]:
-        con = duckdb.connect(str(store_copy), read_only=True)
+        con = connect_read(store_copy)
         try:
             return {r[0]: (r[1], r[2]) for r in con.execute(
                 "SELECT indicator, status, message FROM indicator_runs").fetchall()}
@@ -152,7 +153,7 @@ def test_frequency_indicators_wait_for_a_feed_then_compute(
                  "--feed-id", "hsl"]) == 0
     after = runs()
     assert all(after[name][0] == "ok" for name in names)
-    con = duckdb.connect(str(store_copy), read_only=True)
+    con = connect_read(store_copy)
     values = dict(con.execute("SELECT indicator, value FROM indicator_results WHERE "
                               "resolution IS NULL AND indicator IN $n", {"n": list(names)}
                               ).fetchall())

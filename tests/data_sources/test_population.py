@@ -10,6 +10,7 @@ import h3
 import pytest
 
 from observatory.build import ingest_into
+from observatory.store import connect_in_place
 
 
 def _total(con: duckdb.DuckDBPyConnection) -> float:
@@ -20,7 +21,7 @@ def test_points_replace_the_modelled_population(store_copy: Path, tmp_path: Path
     path = tmp_path / "points.csv"
     path.write_text("lat,lon,population\n60.170,24.940,120\n60.172,24.945,80\n"
                     "60.171,24.946,-5\n8.17,24.95,10\n")
-    con = duckdb.connect(str(store_copy))
+    con = connect_in_place(store_copy)
     record = ingest_into(con, "population", path)
     methods = con.execute("SELECT DISTINCT method FROM population_cells").fetchall()
     sources = [r[0] for r in con.execute("SELECT source_id FROM sources WHERE type LIKE "

@@ -30,7 +30,7 @@ from observatory.build import ingest_into
 from observatory.cli import main
 from observatory.errors import InputError
 from observatory.h3grid import BASE_RESOLUTION
-from observatory.store import SourceRecord, init_schema
+from observatory.store import SourceRecord, connect_read, init_schema
 
 DATASET = "air-quality-stations"
 ODS_TABLE = "portal_air_quality_stations"
@@ -402,7 +402,7 @@ def test_ods_cli_ingest(store_copy: Path, portal: Portal,
                  str(store_copy)])
     assert code == 0, capsys.readouterr().err
     assert f"as opendatasoft:air_quality_stations ({ODS_TABLE}: 5)" in capsys.readouterr().err
-    con = duckdb.connect(str(store_copy), read_only=True)
+    con = connect_read(store_copy)
     try:
         options = _rows(con, "SELECT options FROM sources WHERE type = 'opendatasoft'")
         assert json.loads(options[0][0])["since_field"] == "measured_on"

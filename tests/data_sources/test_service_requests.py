@@ -10,6 +10,7 @@ import pytest
 
 from observatory.build import ingest_into
 from observatory.errors import SourceFileError
+from observatory.store import connect_in_place
 
 # Shaped like the GeoReport v2 `requests.json` example of the Open311 specification.
 OPEN311 = [
@@ -38,7 +39,7 @@ OPEN311 = [
 def test_open311(store_copy: Path, tmp_path: Path) -> None:
     path = tmp_path / "requests.json"
     path.write_text(json.dumps(OPEN311))
-    con = duckdb.connect(str(store_copy))
+    con = connect_in_place(store_copy)
     record = ingest_into(con, "service-requests", path)
     rows = con.execute("SELECT request_id, status, closed_at - requested_at, flag, "
                        "h3_cell IS NOT NULL FROM service_requests WHERE source_id = $s "

@@ -11,6 +11,7 @@ import pytest
 from observatory.build import ingest_into
 from observatory.cli import main
 from observatory.errors import InputError, SourceFileError
+from observatory.store import connect_in_place
 
 HEADER = "station,time,lat,lon,pm25\n"
 
@@ -98,7 +99,7 @@ def test_hourly_aggregation(empty_con: duckdb.DuckDBPyConnection, tmp_path: Path
 def test_bad_station_places_are_flagged(store_copy: Path, tmp_path: Path) -> None:
     rows = (_ten_minutes("OK", 1) + [r.replace("60.17", "8.17") for r in _ten_minutes("TYPO", 1)]
             + [r.replace("24.94", "324.94") for r in _ten_minutes("BAD", 1)])
-    con = duckdb.connect(str(store_copy))
+    con = connect_in_place(store_copy)
     record = _load(con, _csv(tmp_path, rows), variable="pm10")
     flags = dict(con.execute("SELECT station_id, location_flag FROM sensor_series "
                              "WHERE source_id = $s", {"s": record.source_id}).fetchall())

@@ -16,7 +16,7 @@ from observatory.cli import main
 from observatory.errors import IndicatorComputeError
 from observatory.registry import load_registry
 from observatory.registry.engine import compute_all
-from observatory.store import init_schema, read_frame
+from observatory.store import connect_read, init_schema, read_frame
 
 SPEC = """\
 indicator:
@@ -145,7 +145,7 @@ def test_failed_compute_leaves_the_store_byte_for_byte(
 
 
 def test_every_shipped_indicator_has_results_at_every_resolution(helsinki_store: Path) -> None:
-    con = duckdb.connect(str(helsinki_store), read_only=True)
+    con = connect_read(helsinki_store)
     rows = con.execute("""
         SELECT indicator, list(DISTINCT coalesce(resolution, -1) ORDER BY 1),
                count(*) FILTER (WHERE resolution IS NULL), count(DISTINCT period),
@@ -168,7 +168,7 @@ GOLDEN_WHOLE_AREA = {
 
 
 def test_golden_whole_area_values(helsinki_store: Path) -> None:
-    con = duckdb.connect(str(helsinki_store), read_only=True)
+    con = connect_read(helsinki_store)
     values = dict(con.execute("SELECT indicator, value FROM indicator_results "
                               "WHERE resolution IS NULL").fetchall())
     con.close()

@@ -1,0 +1,279 @@
+"""The store's data lake: append-only, checksummed Parquet files that snapshots read in place.
+
+High-volume raw data (sensor readings and their hourly aggregates) does not live inside
+the snapshot file, which every write copies; it lives in `<store>.d/lake/<table>/
+source=<id>/month=<YYYY-MM>/<sha256>.parquet`. A file is written once (to a temporary name,
+fsynced, renamed) and never changed. Each snapshot lists the files it reads in its
+`lake_files` table and exposes every lake table as a view over exactly those files, so a
+file written by an append becomes visible only with the snapshot that lists it, and older
+snapshots keep reading theirs. Paths are relative to the lake; connections resolve them
+through DuckDB's `file_search_path` (observatory/store.py sets it). Files that no kept
+snapshot lists (left by a killed append, or by snapshots since pruned) are deleted by
+`collect_garbage`, which the store runs under its writer lock after every publish.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from observatory import snapshots
+
+# The lake tables and their columns (the views' schema, also when no file exists yet).
+LAKE_TABLES: dict[str, dict[str, str]] = {
+    "sensor_values": {"series_id": "BIGINT", "time": "TIMESTAMPTZ", "value": "DOUBLE",
+                      "flag": "VARCHAR", "h3_cell": "BIGINT"},
+    "sensor_readings_hourly": {"series_id": "BIGINT", "hour": "TIMESTAMPTZ", "mean": "DOUBLE",
+                               "min": "DOUBLE", "max": "DOUBLE", "n": "INTEGER"},
+}
+# The time column of each lake table: what partitions it by month.
+TIME_COLUMNS = {"sensor_values": "time", "sensor_readings_hourly": "hour"}
+MANIFEST_SQL = """
+CREATE TABLE IF NOT EXISTS lake_files (
+    table_name VARCHAR NOT NULL, source_id VARCHAR NOT NULL, month VARCHAR NOT NULL,
+    path VARCHAR NOT NULL, rows BIGINT NOT NULL, sha256 VARCHAR NOT NULL,
+    added_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)
+"""
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    """One immutable Parquet file of the lake."""
+
+    table: str
+    source_id: str
+    month: str
+    path: str  # relative to the lake root
+    rows: int
+    sha256: str
+
+
+def lake_root(con: duckdb.DuckDBPyConnection) -> Path:
+    """The lake folder of the store `con` belongs to (from its `file_search_path`)."""
+    setting = con.execute("SELECT current_setting('file_search_path')").fetchall()[0][0]
+    if setting:
+        return Path(str(setting).split(",")[0])
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                       "current_database()").fetchall()[0][0]
+    if path:  # a store file opened by hand: its lake is beside the store it belongs to
+        file = Path(str(path))
+        folder = (file.parent.parent if file.parent.name == "snapshots"
+                  else snapshots.store_dir(file)) / "lake"
+        con.execute(f"SET file_search_path = '{folder}'")
+        return folder
+    # an in-memory store (tests, scratch work) gets a lake of its own for its lifetime
+    folder = tempfile.mkdtemp(prefix="observatory-lake-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    con.execute(f"SET file_search_path = '{folder}'")
+    return Path(folder)
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def _month_expr(column: str) -> pl.Expr:
+    return pl.col(column).dt.convert_time_zone("UTC").dt.strftime("%Y-%m")
+
+
+def write_files(con: duckdb.DuckDBPyConnection, table: str, source_id: str,
+                frame: pl.DataFrame) -> list[LakeFile]:
+    """Write `frame` (rows of one source) as one new file per month; returns the files."""
+    root, column = lake_root(con), TIME_COLUMNS[table]
+    columns = list(LAKE_TABLES[table])
+    files = []
+    frame = frame.select(columns).with_columns(_month_expr(column).alias("_month"))
+    for (month,), part in frame.partition_by("_month", as_dict=True, maintain_order=True).items():
+        part = part.drop("_month").sort(columns[:2])
+        buffer = io.BytesIO()
+        part.write_parquet(buffer, compression="zstd", statistics=True)
+        data = buffer.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        relative = f"{table}/source={_safe(source_id)}/month={month}/{digest[:32]}.parquet"
+        _write_once(root / relative, data)
+        files.append(LakeFile(table, source_id, str(month), relative, part.height, digest))
+    return files
+
+
+def _write_once(target: Path, data: bytes) -> None:
+    """Write `data` to `target` atomically (temporary name, fsync, rename)."""
+    if target.exists():  # content-addressed: the same bytes are already there
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp")
+    with temp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, target)
+
+
+def ensure_manifest(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the snapshot's list of lake files if it is missing."""
+    con.execute(MANIFEST_SQL)
+
+
+def replace_files(con: duckdb.DuckDBPyConnection, table: str, source_id: str,
+                  files: Iterable[LakeFile], *, months: Iterable[str] | None = None) -> None:
+    """Make `files` the source's files of `table` (of the given months, or of all months),
+    then refresh the table's view."""
+    ensure_manifest(con)
+    params: dict[str, object] = {"t": table, "s": source_id}
+    where = "table_name = $t AND source_id = $s"
+    if months is not None:
+        where += " AND month IN (SELECT unnest($m))"
+        params["m"] = sorted(set(months))
+    con.execute(f"DELETE FROM lake_files WHERE {where}", params)
+    rows = [(f.table, f.source_id, f.month, f.path, f.rows, f.sha256) for f in files]
+    if rows:
+        con.executemany("INSERT INTO lake_files (table_name, source_id, month, path, rows, "
+                        "sha256) VALUES (?, ?, ?, ?, ?, ?)", rows)
+    refresh_view(con, table)
+
+
+def drop_source(con: duckdb.DuckDBPyConnection, source_id: str) -> None:
+    """Forget every lake file of one source (before it is loaded again)."""
+    ensure_manifest(con)
+    tables = [r[0] for r in con.execute("SELECT DISTINCT table_name FROM lake_files "
+                                        "WHERE source_id = $s", {"s": source_id}).fetchall()]
+    con.execute("DELETE FROM lake_files WHERE source_id = $s", {"s": source_id})
+    for table in tables:
+        refresh_view(con, table)
+
+
+def paths(con: duckdb.DuckDBPyConnection, table: str, *, source_id: str | None = None,
+          months: Iterable[str] | None = None) -> list[str]:
+    """The files of `table` the snapshot reads (of one source and some months if given)."""
+    ensure_manifest(con)
+    rows = con.execute(
+        "SELECT path FROM lake_files WHERE table_name = $t "
+        "AND ($s IS NULL OR source_id = $s) "
+        "AND ($all OR month IN (SELECT unnest($m))) ORDER BY month, path",
+        {"t": table, "s": source_id, "all": months is None,
+         "m": sorted(set(months or []))}).fetchall()
+    return [r[0] for r in rows]
+
+
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join("'" + item.replace("'", "''") + "'" for item in items) + "]"
+
+
+def refresh_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """(Re)create the view of one lake table over exactly the files the snapshot lists."""
+    columns = LAKE_TABLES[table]
+    files = paths(con, table)
+    select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
+    if files:
+        source = f"read_parquet({_sql_list(files)}, hive_partitioning = false)"
+        body = f"SELECT {select} FROM {source}"
+    else:
+        nulls = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in columns.items())
+        body = f"SELECT {nulls} WHERE false"
+    con.execute(f"CREATE OR REPLACE VIEW {table} AS {body}")
+
+
+def read(con: duckdb.DuckDBPyConnection, table: str, *, source_id: str,
+         months: Iterable[str], columns: list[str] | None = None) -> pl.DataFrame:
+    """The rows of one source's files of `table` for some months, as a Polars frame."""
+    root, files = lake_root(con), paths(con, table, source_id=source_id, months=months)
+    wanted = columns or list(LAKE_TABLES[table])
+    if not files:
+        return pl.DataFrame(schema={c: _POLARS[LAKE_TABLES[table][c]] for c in wanted})
+    return pl.read_parquet([str(root / f) for f in files], columns=wanted)
+
+
+def scan(con: duckdb.DuckDBPyConnection, table: str, *, source_id: str,
+         months: Iterable[str]) -> pl.LazyFrame:
+    """The rows of one source's files of `table` for some months, lazily (filters on it are
+    pushed down to the Parquet row groups)."""
+    root, files = lake_root(con), paths(con, table, source_id=source_id, months=months)
+    if not files:
+        return pl.LazyFrame(schema={c: _POLARS[t] for c, t in LAKE_TABLES[table].items()})
+    return pl.scan_parquet([str(root / f) for f in files])
+
+
+_POLARS: dict[str, pl.DataType] = {
+    "BIGINT": pl.Int64(), "TIMESTAMPTZ": pl.Datetime("us", "UTC"), "DOUBLE": pl.Float64(),
+    "VARCHAR": pl.String(), "INTEGER": pl.Int32(),
+}
+
+
+def listed_paths(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The lake files the snapshot of `con` lists."""
+    ensure_manifest(con)
+    return [r[0] for r in con.execute("SELECT path FROM lake_files ORDER BY 1").fetchall()]
+
+
+def write_file_list(snapshot: Path, files: list[str]) -> None:
+    """Keep the snapshot's list of lake files beside it, so that garbage collection need
+    not open every kept snapshot."""
+    side = snapshot.with_suffix(snapshots.FILE_LIST_SUFFIX)
+    temp = side.with_name(f".{side.name}.tmp")
+    temp.write_text("".join(f"{f}\n" for f in files), encoding="utf-8")
+    os.replace(temp, side)
+
+
+def referenced_paths(store: Path) -> set[str]:
+    """Every lake file some kept snapshot of `store` lists."""
+    referenced: set[str] = set()
+    for snapshot in snapshots.list_snapshots(store):
+        side = snapshot.path.with_suffix(snapshots.FILE_LIST_SUFFIX)
+        if side.exists():
+            referenced.update(side.read_text(encoding="utf-8").split())
+            continue
+        con = duckdb.connect(str(snapshot.path), read_only=True,
+                             config=snapshots.connection_config(store))
+        try:
+            has = con.execute("SELECT count(*) FROM information_schema.tables "
+                              "WHERE table_name = 'lake_files'").fetchall()[0][0]
+            if has:
+                referenced.update(r[0] for r in con.execute("SELECT path FROM lake_files")
+                                  .fetchall())
+        finally:
+            con.close()
+    return referenced
+
+
+def collect_garbage(store: Path) -> list[Path]:
+    """Delete lake files (and temporary files) that no kept snapshot lists; call with the
+    store's writer lock held."""
+    root = snapshots.store_dir(store) / "lake"
+    if not root.is_dir():
+        return []
+    keep = referenced_paths(store)
+    removed = []
+    for file in root.rglob("*"):
+        if file.is_file() and str(file.relative_to(root)) not in keep:
+            file.unlink(missing_ok=True)
+            removed.append(file)
+    return removed
+
+
+def add_file(con: duckdb.DuckDBPyConnection, file: LakeFile) -> None:
+    """List one more file in the snapshot (its view is refreshed by `refresh_view`)."""
+    ensure_manifest(con)
+    con.execute("INSERT INTO lake_files (table_name, source_id, month, path, rows, sha256) "
+                "VALUES ($t, $s, $m, $p, $r, $h)",
+                {"t": file.table, "s": file.source_id, "m": file.month, "p": file.path,
+                 "r": file.rows, "h": file.sha256})
+    refresh_view(con, file.table)
+
+
+def row_counts(con: duckdb.DuckDBPyConnection, source_id: str) -> dict[str, int]:
+    """Rows per lake table of one source, from the manifest."""
+    ensure_manifest(con)
+    return {str(t): int(n) for t, n in con.execute(
+        "SELECT table_name, sum(rows) FROM lake_files WHERE source_id = $s GROUP BY 1",
+        {"s": source_id}).fetchall()}
