@@ -27,7 +27,7 @@ from observatory.forecasting.step import forecast_step
 from observatory.registry import Registry, load_registry
 from observatory.registry.engine import PeriodFilter, compute_all
 from observatory.settings import existing_store_path, indicators_dir
-from observatory.store import connect_read, file_sha256, now_utc, write_session
+from observatory.store import file_sha256, now_utc, write_session
 
 T = TypeVar("T")
 # Inputs whose rows carry a time: an append recomputes only the years it touched.
@@ -63,7 +63,7 @@ class AppendReport:
 
 
 class _NothingNew(Exception):
-    def __init__(self, outcome: AppendOutcome) -> None:
+    def __init__(self, outcome: AppendOutcome | None) -> None:
         super().__init__("no new rows")
         self.outcome = outcome
 
@@ -87,16 +87,9 @@ def source_row(con: duckdb.DuckDBPyConnection, source_id: str, *, kind: str) -> 
     return row
 
 
-def _already_appended(store: Path, source_id: str, sha256: str) -> bool:
-    con = connect_read(store)
-    try:
-        return bool(con.execute("SELECT count(*) FROM source_appends WHERE source_id = $s "
-                                "AND sha256 = $h", {"s": source_id, "h": sha256}
-                                ).fetchall()[0][0])
-    except duckdb.CatalogException:  # a store from before appends existed
-        return False
-    finally:
-        con.close()
+def _already_appended(con: duckdb.DuckDBPyConnection, source_id: str, sha256: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM source_appends WHERE source_id = $s "
+                            "AND sha256 = $h", {"s": source_id, "h": sha256}).fetchall()[0][0])
 
 
 def _record(con: duckdb.DuckDBPyConnection, source: dict[str, Any], outcome: AppendOutcome,
@@ -169,8 +162,8 @@ def _evaluate(store: Path, registry: Registry, outcome: AppendOutcome,
         if rule.indicator in report.indicators or rule.variable in outcome.variables
         or rule.kind in FEED_RULE_KINDS)
     if report.rules:
-        report.alerts = evaluate_published(store, registry, ruleset,
-                                           rules=report.rules).summary()
+        report.alerts = evaluate_published(store, registry, ruleset, rules=report.rules,
+                                           changed_since=outcome.first_time).summary()
 
 
 def append_file(store: Path, kind: str, path: Path, *, source_id: str,
@@ -186,11 +179,11 @@ def append_file(store: Path, kind: str, path: Path, *, source_id: str,
     if not path.is_file():
         raise SourceFileError(f"{path}: not found.")
     sha256 = file_sha256(path)
-    if _already_appended(store, source_id, sha256):
-        report.unchanged = f"this file was already appended to {source_id}"
-        return report
     try:
         with write_session(store, label=f"append {source_id}") as con:
+            if _already_appended(con, source_id, sha256):
+                report.unchanged = f"this file was already appended to {source_id}"
+                raise _NothingNew(None)
             source = source_row(con, source_id, kind=kind)
             outcome = connector.append(con, path, progress, dict(options or {}), source)
             report.rows_added, report.overlapping = outcome.rows_added, outcome.overlapping
@@ -201,7 +194,8 @@ def append_file(store: Path, kind: str, path: Path, *, source_id: str,
             registry = _recompute(con, outcome, report, indicators=indicators,
                                   progress=progress)
     except _NothingNew:
-        report.unchanged = f"every row of it is already loaded ({report.overlapping} rows)"
+        report.unchanged = (report.unchanged or
+                            f"every row of it is already loaded ({report.overlapping} rows)")
         report.seconds = time.perf_counter() - started
         return report
     _evaluate(store, registry, outcome, report)

@@ -153,11 +153,16 @@ def building_path(store: Path) -> Path:
     return folder / f"{_BUILDING}{os.getpid()}-{uuid.uuid4().hex[:8]}{_SUFFIX}"
 
 
-def publish(store: Path, built: Path) -> Path:
+def new_id() -> str:
+    """A fresh snapshot id: its UTC build time (sortable) and a random tail."""
+    return _new_id()
+
+
+def publish(store: Path, built: Path, *, snapshot_id: str | None = None) -> Path:
     """Make the finished file `built` an immutable snapshot and the current one."""
     with built.open("rb+") as handle:
         os.fsync(handle.fileno())
-    target = snapshots_dir(store) / f"{_new_id()}{_SUFFIX}"
+    target = snapshots_dir(store) / f"{snapshot_id or _new_id()}{_SUFFIX}"
     os.replace(built, target)
     _fsync_dir(target.parent)
     point_link(store, target)
@@ -192,9 +197,12 @@ def copy_store(source: Path, destination: Path) -> Path:
     lake = store_dir(source) / "lake"
     if lake.is_dir():
         shutil.copytree(lake, store_dir(destination) / "lake", dirs_exist_ok=True)
+    kept = store_dir(source) / "alert_conditions"
+    if kept.is_dir():
+        shutil.copytree(kept, store_dir(destination) / "alert_conditions", dirs_exist_ok=True)
     folder = snapshots_dir(destination)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{_new_id()}{_SUFFIX}"
+    target = folder / current.name  # the same snapshot, so the same id
     shutil.copyfile(current, target)
     side = current.with_suffix(FILE_LIST_SUFFIX)
     if side.exists():

@@ -171,12 +171,16 @@ def write_session(path: Path, *, fresh: bool = False,
             init_schema(con)
             lake.ensure_manifest(con)
             yield con
+            snapshot_id = snapshots.new_id()
             set_meta(con, "snapshot_label", label)
             set_meta(con, "snapshot_built_at", now_utc().isoformat())
+            set_meta(con, "snapshot_id", snapshot_id)
+            set_meta(con, "snapshot_parent", current.stem if current and not fresh else "")
             con.execute("CHECKPOINT")
             files = lake.listed_paths(con)
             con.close()
-            lake.write_file_list(snapshots.publish(path, temp), files)
+            lake.write_file_list(snapshots.publish(path, temp, snapshot_id=snapshot_id),
+                                 files)
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.close()

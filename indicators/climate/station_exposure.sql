@@ -12,9 +12,10 @@ WITH stations AS (
 nearest AS (  -- store macro of the timeseries connector
     SELECT * FROM nearest_station($variable)
 ),
-daily AS (
+daily AS (  -- only the hot-days measure needs it (the filter on the parameter skips it)
     SELECT series_id, CAST(hour AS DATE) AS day, max("max") AS day_max
     FROM sensor_readings_hourly JOIN stations USING (series_id)
+    WHERE $measure = 'hot_days'
     GROUP BY ALL
 ),
 yearly AS (
@@ -31,7 +32,7 @@ hot AS (
 figures AS (
     SELECT y.series_id, y.period,
            CASE $measure WHEN 'mean' THEN y.mean ELSE CAST(h.hot_days AS DOUBLE) END AS figure
-    FROM yearly AS y JOIN hot AS h USING (series_id, period)
+    FROM yearly AS y LEFT JOIN hot AS h USING (series_id, period)
     WHERE y.hours >= $min_hours
 )
 SELECT n.h3_cell, f.period,

@@ -29,6 +29,7 @@ from observatory.alerts.conditions import (
 )
 from observatory.alerts.episodes import episodes_from_conditions
 from observatory.alerts.feeds import silent_conditions, stale_conditions
+from observatory.alerts.incremental import Since, keep, reading_rows, silent_rows, since_parent
 from observatory.alerts.lifecycle import AlertActionError
 from observatory.alerts.loader import RuleSet, alerts_dir, load_rules
 from observatory.alerts.merge import merge_episodes, record_rule_status
@@ -72,6 +73,7 @@ def _conditions(
     registry: Registry,
     book: PlaceBook,
     now: datetime,
+    since: Since | None = None,
 ) -> None:
     con.execute(COND_SQL)
     by_kind: dict[str, list[Compiled]] = {}
@@ -84,9 +86,15 @@ def _conditions(
         i for k in ("threshold", "target_breach", "worsening") for i in by_kind.get(k, [])
     ]
     indicator_conditions(con, indicator_items, registry)
-    reading_conditions(con, by_kind.get("readings", []))
+    if since is None:
+        reading_conditions(con, by_kind.get("readings", []))
+    else:  # after an append: reuse the parent snapshot's rows before its first new day
+        reading_rows(con, by_kind.get("readings", []), since)
     book.sources = stale_conditions(con, by_kind.get("stale_source", []), now=now)
-    silent_conditions(con, by_kind.get("sensor_silent", []), now=now)
+    if since is None:
+        silent_conditions(con, by_kind.get("sensor_silent", []), now=now)
+    else:
+        silent_rows(con, by_kind.get("sensor_silent", []), since, now=now)
     book.areas = anomaly_conditions(con, by_kind.get("anomaly", []), registry)
 
 
@@ -155,13 +163,21 @@ def evaluate(
     rules: Collection[str] | None = None,
     now: datetime | None = None,
     send: bool = True,
+    store: Path | None = None,
+    since: Since | None = None,
 ) -> Evaluation:
     """Evaluate `ruleset` (only the rules named in `rules` when given: only their alerts
-    may be resolved) on the store connection `con` and merge the alerts into `ops`."""
+    may be resolved) on the store connection `con` and merge the alerts into `ops`.
+
+    With `store`, the feed rules' condition rows are kept beside the snapshot; `since`
+    (observatory/alerts/incremental.py) reuses the parent snapshot's rows after an append.
+    """
     started, now = time.perf_counter(), now or datetime.now(UTC)
     items = _chosen(ruleset, rules)
     book = PlaceBook(con)
-    _conditions(con, items, registry, book, now)
+    _conditions(con, items, registry, book, now, since)
+    if store is not None:
+        keep(store, con, items, since)
     episodes = episodes_from_conditions(con, _params(items))
     con.execute("DROP TABLE IF EXISTS _alert_cond")
     frame = describe_episodes(con, episodes, items, book)
@@ -194,14 +210,18 @@ def evaluate_published(
     rules: Collection[str] | None = None,
     now: datetime | None = None,
     send: bool = True,
+    changed_since: datetime | None = None,
 ) -> Evaluation:
     """Evaluate the rules (default: alerts/) on the store's current snapshot and merge the
-    alerts into the store's operational database."""
+    alerts into the store's operational database. `changed_since`: the earliest reading an
+    append added (the snapshot's hourly rows before its day are its parent's)."""
     ruleset = ruleset or load_rules(alerts_dir(), registry=registry)
     con = connect_read(store)
     try:
+        since = since_parent(store, con, changed_since) if changed_since else None
         return evaluate(
-            con, ruleset, registry, ops=ops_database(store), rules=rules, now=now, send=send
+            con, ruleset, registry, ops=ops_database(store), rules=rules, now=now, send=send,
+            store=store, since=since,
         )
     finally:
         con.close()
