@@ -27,6 +27,7 @@ from data_sources.timeseries import (
     _unit,
     _with_codes,
     create_views,
+    daily_from_hourly,
     loader,
 )
 from data_sources.units import canonical_unit
@@ -128,9 +129,10 @@ def _update_hourly(con: duckdb.DuckDBPyConnection, source_id: str, added: pl.Dat
             .join(fresh.lazy().select("series_id", "hour"), on=["series_id", "hour"],
                   how="anti").collect())
     rows = pl.concat([kept, fresh.select(kept.columns)], how="vertical_relaxed")
-    lake.replace_files(con, "sensor_readings_hourly", source_id,
-                       lake.write_files(con, "sensor_readings_hourly", source_id, rows),
-                       months=months)
+    for table, frame in (("sensor_readings_hourly", rows),
+                         ("sensor_readings_daily", daily_from_hourly(rows))):
+        lake.replace_files(con, table, source_id,
+                           lake.write_files(con, table, source_id, frame), months=months)
 
 
 def append(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress, options: Options,
@@ -160,12 +162,14 @@ def append(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress, optio
     counts = lake.row_counts(con, source_id)
     return AppendOutcome(
         rows_added=values.height, overlapping=overlapping,
-        tables=("sensor_values", "sensor_readings", "sensor_readings_hourly"),
+        tables=("sensor_values", "sensor_readings", "sensor_readings_hourly",
+                "sensor_readings_daily"),
         first_time=values["time"].min() if values.height else None,  # type: ignore[arg-type]
         last_time=values["time"].max() if values.height else None,  # type: ignore[arg-type]
         row_counts={"sensor_series": series.height,
                     "sensor_readings": counts.get("sensor_values", 0),
-                    "sensor_readings_hourly": counts.get("sensor_readings_hourly", 0)},
+                    "sensor_readings_hourly": counts.get("sensor_readings_hourly", 0),
+                    "sensor_readings_daily": counts.get("sensor_readings_daily", 0)},
         variables=(variable,), issues=issues)
 
 

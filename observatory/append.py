@@ -31,7 +31,7 @@ from observatory.store import file_sha256, now_utc, write_session
 
 T = TypeVar("T")
 # Inputs whose rows carry a time: an append recomputes only the years it touched.
-PERIOD_COLUMNS = {**lake.TIME_COLUMNS, "sensor_readings": "time"}
+PERIOD_COLUMNS = {**lake.TIME_COLUMNS, "sensor_readings": "time"}  # hourly, daily too
 # Rule kinds that watch feeds rather than indicators: evaluated after every append.
 FEED_RULE_KINDS = ("stale_source", "sensor_silent")
 

@@ -36,9 +36,15 @@ LAKE_TABLES: dict[str, dict[str, str]] = {
                       "flag": "VARCHAR", "h3_cell": "BIGINT"},
     "sensor_readings_hourly": {"series_id": "BIGINT", "hour": "TIMESTAMPTZ", "mean": "DOUBLE",
                                "min": "DOUBLE", "max": "DOUBLE", "n": "INTEGER"},
+    # per series and UTC day, from the hourly rows: how many hours, the sum of their means,
+    # the sum of mean × readings, the readings and the highest hourly maximum
+    "sensor_readings_daily": {"series_id": "BIGINT", "day": "DATE", "hours": "INTEGER",
+                              "mean_sum": "DOUBLE", "weighted_sum": "DOUBLE", "n": "BIGINT",
+                              "max": "DOUBLE"},
 }
 # The time column of each lake table: what partitions it by month.
-TIME_COLUMNS = {"sensor_values": "time", "sensor_readings_hourly": "hour"}
+TIME_COLUMNS = {"sensor_values": "time", "sensor_readings_hourly": "hour",
+                "sensor_readings_daily": "day"}
 MANIFEST_SQL = """
 CREATE TABLE IF NOT EXISTS lake_files (
     table_name VARCHAR NOT NULL, source_id VARCHAR NOT NULL, month VARCHAR NOT NULL,
@@ -84,7 +90,9 @@ def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
-def _month_expr(column: str) -> pl.Expr:
+def _month_expr(column: str, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.Date):
+        return pl.col(column).dt.strftime("%Y-%m")
     return pl.col(column).dt.convert_time_zone("UTC").dt.strftime("%Y-%m")
 
 
@@ -94,7 +102,8 @@ def write_files(con: duckdb.DuckDBPyConnection, table: str, source_id: str,
     root, column = lake_root(con), TIME_COLUMNS[table]
     columns = list(LAKE_TABLES[table])
     files = []
-    frame = frame.select(columns).with_columns(_month_expr(column).alias("_month"))
+    frame = frame.select(columns).with_columns(
+        _month_expr(column, frame.schema[column]).alias("_month"))
     for (month,), part in frame.partition_by("_month", as_dict=True, maintain_order=True).items():
         part = part.drop("_month").sort(columns[:2])
         buffer = io.BytesIO()
@@ -206,7 +215,7 @@ def scan(con: duckdb.DuckDBPyConnection, table: str, *, source_id: str,
 
 _POLARS: dict[str, pl.DataType] = {
     "BIGINT": pl.Int64(), "TIMESTAMPTZ": pl.Datetime("us", "UTC"), "DOUBLE": pl.Float64(),
-    "VARCHAR": pl.String(), "INTEGER": pl.Int32(),
+    "VARCHAR": pl.String(), "INTEGER": pl.Int32(), "DATE": pl.Date(),
 }
 
 

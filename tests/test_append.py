@@ -100,6 +100,15 @@ def test_append_recomputes_only_the_years_touched_and_matches_a_full_compute(
         FULL JOIN sensor_readings_hourly AS h USING (series_id, hour)
         WHERE h.n IS DISTINCT FROM r.n OR abs(h.mean - r.mean) > 1e-9""")[0][0]
     assert mismatched == 0  # the hourly aggregates kept up to date equal a recomputation
+    daily_off = _query(store_copy, """
+        SELECT count(*) FROM (
+            SELECT series_id, CAST(timezone('UTC', hour) AS DATE) AS day, count(*) AS hours,
+                   sum(mean) AS mean_sum, max("max") AS mx
+            FROM sensor_readings_hourly GROUP BY ALL) AS h
+        FULL JOIN sensor_readings_daily AS d USING (series_id, day)
+        WHERE d.hours IS DISTINCT FROM h.hours OR abs(d.mean_sum - h.mean_sum) > 1e-6
+           OR d."max" IS DISTINCT FROM h.mx""")[0][0]
+    assert daily_off == 0  # and so do the daily ones
     full = copy_store(store_copy, tmp_path / "full" / "store.duckdb")
     with write_session(full) as con:  # independent recomputation: everything, all years
         compute_into(con)

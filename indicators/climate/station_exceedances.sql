@@ -10,16 +10,17 @@ WITH stations AS (
 nearest AS (  -- store macro of the timeseries connector
     SELECT * FROM nearest_station($variable)
 ),
-periods AS (
-    SELECT series_id,
-           CASE $period_kind WHEN 'hour' THEN date_trunc('hour', hour)
-                ELSE date_trunc('day', hour) END AS slot,
-           sum(mean * n) / sum(n) AS slot_mean, count(*) AS hours
+periods AS (  -- hourly slots from the hourly means, daily ones from the daily sums
+    SELECT series_id, year(hour) AS y, (mean * n) / n AS slot_mean, 1 AS hours
     FROM sensor_readings_hourly JOIN stations USING (series_id)
-    GROUP BY ALL
+    WHERE $period_kind = 'hour'
+    UNION ALL
+    SELECT series_id, year(day) AS y, weighted_sum / n AS slot_mean, hours
+    FROM sensor_readings_daily JOIN stations USING (series_id)
+    WHERE $period_kind <> 'hour'
 ),
 yearly AS (
-    SELECT series_id, CAST(year(slot) AS VARCHAR) AS period,
+    SELECT series_id, CAST(y AS VARCHAR) AS period,
            count(*) FILTER (WHERE slot_mean > $limit) AS exceedances,
            sum(hours) AS hours
     FROM periods GROUP BY ALL
