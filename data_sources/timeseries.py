@@ -282,8 +282,10 @@ def _store(con: duckdb.DuckDBPyConnection, sid: str, series: pl.DataFrame,
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
     """The readings view and the nearest-station macro (over the lake views)."""
+    present = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() UNION ALL "
+                                         "SELECT table_name FROM duckdb_tables()").fetchall()}
     for table in ("sensor_values", "sensor_readings_hourly", "sensor_readings_daily"):
-        if not _has_table(con, table):
+        if table not in present:
             lake.refresh_view(con, table)
     con.execute(READINGS_VIEW)
     con.execute(NEAREST_STATION_MACRO)

@@ -252,11 +252,13 @@ def snapshots_list(args: argparse.Namespace) -> int:
 
 def snapshots_prune(args: argparse.Namespace) -> int:
     """Delete all but the newest snapshots, under the writer lock."""
-    from observatory import snapshots
+    from observatory import lake, snapshots
 
     path = _existing_store(args)
     with snapshots.writer_lock(path):
         removed = snapshots.prune(path, keep=args.keep)
+        lake.collect_garbage(path, pruned=[p.with_suffix(snapshots.FILE_LIST_SUFFIX)
+                                           for p in removed])
     print(f"{len(removed)} snapshots removed", file=sys.stderr)
     return 0
 

@@ -138,7 +138,6 @@ def replace_files(con: duckdb.DuckDBPyConnection, table: str, source_id: str,
                   files: Iterable[LakeFile], *, months: Iterable[str] | None = None) -> None:
     """Make `files` the source's files of `table` (of the given months, or of all months),
     then refresh the table's view."""
-    ensure_manifest(con)
     params: dict[str, object] = {"t": table, "s": source_id}
     where = "table_name = $t AND source_id = $s"
     if months is not None:
@@ -154,7 +153,6 @@ def replace_files(con: duckdb.DuckDBPyConnection, table: str, source_id: str,
 
 def drop_source(con: duckdb.DuckDBPyConnection, source_id: str) -> None:
     """Forget every lake file of one source (before it is loaded again)."""
-    ensure_manifest(con)
     tables = [r[0] for r in con.execute("SELECT DISTINCT table_name FROM lake_files "
                                         "WHERE source_id = $s", {"s": source_id}).fetchall()]
     con.execute("DELETE FROM lake_files WHERE source_id = $s", {"s": source_id})
@@ -165,7 +163,6 @@ def drop_source(con: duckdb.DuckDBPyConnection, source_id: str) -> None:
 def paths(con: duckdb.DuckDBPyConnection, table: str, *, source_id: str | None = None,
           months: Iterable[str] | None = None) -> list[str]:
     """The files of `table` the snapshot reads (of one source and some months if given)."""
-    ensure_manifest(con)
     rows = con.execute(
         "SELECT path FROM lake_files WHERE table_name = $t "
         "AND ($s IS NULL OR source_id = $s) "
@@ -221,7 +218,6 @@ _POLARS: dict[str, pl.DataType] = {
 
 def listed_paths(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The lake files the snapshot of `con` lists."""
-    ensure_manifest(con)
     return [r[0] for r in con.execute("SELECT path FROM lake_files ORDER BY 1").fetchall()]
 
 
@@ -255,24 +251,33 @@ def referenced_paths(store: Path) -> set[str]:
     return referenced
 
 
-def collect_garbage(store: Path) -> list[Path]:
-    """Delete lake files (and temporary files) that no kept snapshot lists; call with the
-    store's writer lock held."""
+def collect_garbage(store: Path, *, pruned: list[Path] | None = None) -> list[Path]:
+    """Delete lake files that no kept snapshot lists; call with the store's writer lock
+    held. With `pruned` (the file lists of the snapshots just deleted), only their files
+    are candidates; without it the whole lake is swept (after a killed writer, whose
+    files no snapshot lists)."""
     root = snapshots.store_dir(store) / "lake"
     if not root.is_dir():
         return []
     keep = referenced_paths(store)
+    if pruned is None:
+        candidates = [f for f in root.rglob("*") if f.is_file()]
+    else:
+        named = {name for side in pruned if side.exists()
+                 for name in side.read_text(encoding="utf-8").split()}
+        candidates = [root / name for name in named]
     removed = []
-    for file in root.rglob("*"):
-        if file.is_file() and str(file.relative_to(root)) not in keep:
+    for file in candidates:
+        if str(file.relative_to(root)) not in keep and file.exists():
             file.unlink(missing_ok=True)
             removed.append(file)
+    for side in pruned or []:
+        side.unlink(missing_ok=True)
     return removed
 
 
 def add_file(con: duckdb.DuckDBPyConnection, file: LakeFile) -> None:
     """List one more file in the snapshot (its view is refreshed by `refresh_view`)."""
-    ensure_manifest(con)
     con.execute("INSERT INTO lake_files (table_name, source_id, month, path, rows, sha256) "
                 "VALUES ($t, $s, $m, $p, $r, $h)",
                 {"t": file.table, "s": file.source_id, "m": file.month, "p": file.path,

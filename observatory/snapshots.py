@@ -184,9 +184,8 @@ def prune(store: Path, *, keep: int | None = None) -> list[Path]:
     for snapshot in list_snapshots(store)[keep:]:
         if not snapshot.current:
             snapshot.path.unlink(missing_ok=True)
-            snapshot.path.with_suffix(FILE_LIST_SUFFIX).unlink(missing_ok=True)
             removed.append(snapshot.path)
-    return removed
+    return removed  # their `.files` lists stay for the lake's garbage collection
 
 
 def copy_store(source: Path, destination: Path) -> Path:

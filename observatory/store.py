@@ -119,7 +119,7 @@ def file_sha256(path: Path) -> str:
 
 def init_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the core tables and the H3 macros if they are missing."""
-    for statement in (*SCHEMA_SQL, *MACROS_SQL):
+    for statement in (*SCHEMA_SQL, *MACROS_SQL, lake.MANIFEST_SQL):
         con.execute(statement)
 
 
@@ -160,7 +160,7 @@ def write_session(path: Path, *, fresh: bool = False,
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with snapshots.writer_lock(path):
-        snapshots.clean_leftovers(path)
+        crashed = bool(snapshots.clean_leftovers(path))
         snapshots.adopt_plain_file(path)
         temp = snapshots.building_path(path)
         current = snapshots.current_snapshot(path)
@@ -169,7 +169,6 @@ def write_session(path: Path, *, fresh: bool = False,
         con = duckdb.connect(str(temp), config=snapshots.connection_config(path))
         try:
             init_schema(con)
-            lake.ensure_manifest(con)
             yield con
             snapshot_id = snapshots.new_id()
             set_meta(con, "snapshot_label", label)
@@ -187,8 +186,9 @@ def write_session(path: Path, *, fresh: bool = False,
             for leftover in (temp, temp.with_name(temp.name + ".wal")):
                 leftover.unlink(missing_ok=True)
             raise
-        snapshots.prune(path)
-        lake.collect_garbage(path)
+        pruned = [p.with_suffix(snapshots.FILE_LIST_SUFFIX) for p in snapshots.prune(path)]
+        # after a killed writer the whole lake is swept; otherwise only the pruned files
+        lake.collect_garbage(path, pruned=None if crashed else pruned)
 
 
 def record_source(con: duckdb.DuckDBPyConnection, record: SourceRecord) -> None:

@@ -171,6 +171,8 @@ def test_files_a_killed_append_left_are_collected_by_the_next_write(store_copy: 
     orphan.parent.mkdir(parents=True)
     pl.DataFrame({"a": [1]}).write_parquet(orphan)
     (root / ".half.parquet.123.tmp").write_bytes(b"half")
+    snapshots = store_copy.with_name(store_copy.name + ".d") / "snapshots"
+    (snapshots / ".building-123-dead.duckdb").write_bytes(b"killed mid-build")
     with write_session(store_copy):
         pass
     assert not orphan.exists() and not (root / ".half.parquet.123.tmp").exists()

@@ -157,17 +157,25 @@ def default_period(spec: IndicatorSpec, years: dict[str, int]) -> str:
     return str(max(years.values())) if years else str(now_utc().year)
 
 
-def missing_inputs(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec) -> list[str]:
-    """The inputs of `spec` that the store does not hold (tables or views)."""
-    present = {r[0] for r in con.execute(
+def present_inputs(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables and views the store holds."""
+    return {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
     ).fetchall()}
+
+
+def missing_inputs(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, *,
+                   present: set[str] | None = None) -> list[str]:
+    """The inputs of `spec` that the store does not hold (tables or views)."""
+    present = present_inputs(con) if present is None else present
     return [name for name in spec.inputs if name not in present]
 
 
-def _shadow_inputs(con: duckdb.DuckDBPyConnection, window: PeriodFilter) -> list[str]:
-    """Temporary views that hide the rows of time-partitioned inputs outside the window
-    (unqualified names resolve to the temp schema first, also inside views and macros)."""
+def _shadow_inputs(con: duckdb.DuckDBPyConnection, window: PeriodFilter,
+                   inputs: list[str]) -> list[str]:
+    """Temporary views that hide the rows of the definition's time-partitioned inputs
+    outside the window (unqualified names resolve to the temp schema first, also inside
+    views and macros; a view over another input is filtered on its own time column)."""
     database = con.execute("SELECT current_database()").fetchall()[0][0]
     # a day's margin either side: the definition may count years in any time zone; the
     # partial periods the margin makes are dropped with every period outside the window
@@ -175,6 +183,8 @@ def _shadow_inputs(con: duckdb.DuckDBPyConnection, window: PeriodFilter) -> list
     end = f"{window.last_year + 1}-01-02"
     shadowed = []
     for table, column in window.time_columns.items():
+        if table not in inputs:
+            continue
         con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM '
                     f'"{database}".main."{table}" WHERE "{column}" >= TIMESTAMPTZ '
                     f"'{start} 00:00:00+00' AND \"{column}\" < TIMESTAMPTZ '{end} 00:00:00+00'")
@@ -189,7 +199,7 @@ def _query_in_window(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec,
     if (window is None or not loaded.spec.grain.periods_independent
             or not set(loaded.spec.inputs) & set(window.time_columns)):
         return _run_query(con, loaded), False
-    shadowed = _shadow_inputs(con, window)
+    shadowed = _shadow_inputs(con, window, list(loaded.spec.inputs))
     try:
         frame = _run_query(con, loaded)
     finally:
@@ -228,8 +238,9 @@ def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     years, computed_at = input_years(con), now_utc()
     failures, results, frames, waiting = [], [], [], {}
     partial: dict[str, set[str]] = {}  # indicator -> the periods replaced
+    present = present_inputs(con)
     for loaded in chosen:
-        if missing := missing_inputs(con, loaded.spec):
+        if missing := missing_inputs(con, loaded.spec, present=present):
             waiting[loaded.spec.name] = (f"waiting for data: {', '.join(missing)} not loaded "
                                          "(see `observatory ingest --help`)")
             continue
