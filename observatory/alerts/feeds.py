@@ -46,6 +46,20 @@ def stale_conditions(con: duckdb.DuckDBPyConnection, items: list[Compiled], *,
     return ids
 
 
+
+# The condition rows of silences, from `h` (rule_id, hours, series_id, hour, slot,
+# next_hour): shared with the incremental evaluation (observatory/alerts/incremental.py).
+SILENT_ROWS = """
+SELECT * FROM (
+    SELECT rule_id, series_id, slot, hour + INTERVAL 1 HOUR,
+           greatest(coalesce(next_hour, $now), hour + INTERVAL 1 HOUR),
+           epoch(coalesce(next_hour, $now) - hour - INTERVAL 1 HOUR) / 3600.0,
+           hours, epoch(coalesce(next_hour, $now) - hour - INTERVAL 1 HOUR) / 3600.0 >= hours
+               AS breach,
+           next_hour IS NULL AS latest
+    FROM h
+) WHERE breach OR latest
+"""
 SILENT_SQL = """
 INSERT INTO _alert_cond
 WITH h AS (
@@ -57,16 +71,7 @@ WITH h AS (
     JOIN sensor_readings_hourly AS v  -- one row per series and hour by construction
       ON v.series_id = s.series_id
 )
-SELECT * FROM (
-    SELECT rule_id, series_id, slot, hour + INTERVAL 1 HOUR,
-           greatest(coalesce(next_hour, $now), hour + INTERVAL 1 HOUR),
-           epoch(coalesce(next_hour, $now) - hour - INTERVAL 1 HOUR) / 3600.0,
-           hours, epoch(coalesce(next_hour, $now) - hour - INTERVAL 1 HOUR) / 3600.0 >= hours
-               AS breach,
-           next_hour IS NULL AS latest
-    FROM h
-) WHERE breach OR latest
-"""
+""" + SILENT_ROWS
 
 
 def silent_conditions(con: duckdb.DuckDBPyConnection, items: list[Compiled], *,

@@ -34,7 +34,7 @@ import duckdb
 import polars as pl
 
 from observatory.alerts.conditions import Compiled, reading_conditions
-from observatory.alerts.feeds import silent_conditions
+from observatory.alerts.feeds import SILENT_ROWS, silent_conditions
 from observatory.snapshots import list_snapshots, store_dir
 
 FEED_KINDS = ("readings", "sensor_silent")
@@ -164,16 +164,7 @@ h AS (
     JOIN sensor_readings_hourly AS v
       ON v.series_id = s.series_id AND v.hour >= coalesce(b.prev_hour, $day)
 )
-SELECT * FROM (
-    SELECT rule_id, series_id, slot, hour + INTERVAL 1 HOUR,
-           greatest(coalesce(next_hour, $now), hour + INTERVAL 1 HOUR),
-           epoch(coalesce(next_hour, $now) - hour - INTERVAL 1 HOUR) / 3600.0,
-           hours, epoch(coalesce(next_hour, $now) - hour - INTERVAL 1 HOUR) / 3600.0 >= hours
-               AS breach,
-           next_hour IS NULL AS latest
-    FROM h
-) WHERE breach OR latest
-"""
+""" + SILENT_ROWS
 
 
 @contextlib.contextmanager
