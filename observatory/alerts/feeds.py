@@ -46,7 +46,6 @@ def stale_conditions(con: duckdb.DuckDBPyConnection, items: list[Compiled], *,
     return ids
 
 
-
 # The condition rows of silences, from `h` (rule_id, hours, series_id, hour, slot,
 # next_hour): shared with the incremental evaluation (observatory/alerts/incremental.py).
 SILENT_ROWS = """
