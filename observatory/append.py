@@ -10,26 +10,29 @@ what changed are evaluated. Appending the same file again changes nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 
 from observatory import lake
+from observatory.alerts.evaluate import evaluate_published
+from observatory.alerts.loader import RuleSet, alerts_dir, load_rules
 from observatory.connectors import AppendOutcome, Progress, connector_named, silent_progress
 from observatory.datasets import known_datasets
 from observatory.errors import InputError, SourceFileError
 from observatory.forecasting.step import forecast_step
 from observatory.registry import Registry, load_registry
 from observatory.registry.engine import PeriodFilter, compute_all
+from observatory.registry.loader import definitions_signature
 from observatory.settings import existing_store_path, indicators_dir
 from observatory.store import file_sha256, now_utc, write_session
 
-T = TypeVar("T")
 # Inputs whose rows carry a time: an append recomputes only the years it touched.
 PERIOD_COLUMNS = {**lake.TIME_COLUMNS, "sensor_readings": "time"}  # hourly, daily too
 # Rule kinds that watch feeds rather than indicators: evaluated after every append.
@@ -106,28 +109,29 @@ def _record(con: duckdb.DuckDBPyConnection, source: dict[str, Any], outcome: App
                  "n": outcome.rows_added, "o": outcome.overlapping, "at": now_utc()})
 
 
-_CACHE: dict[tuple[object, ...], object] = {}  # a feed process appends again and again
+# A feed process appends again and again: what is loaded from the definition folders is
+# kept while their files are unchanged.
+@functools.lru_cache(maxsize=4)
+def _registry(folder: Path, signature: tuple[tuple[str, int], ...],
+              known: frozenset[str]) -> Registry:
+    del signature  # part of the key only
+    return load_registry(folder, known_inputs=set(known))
 
 
-def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+RegistryKey = tuple[Path, tuple[tuple[str, int], ...], frozenset[str]]
 
 
-def _cached(key: tuple[object, ...], make: Callable[[], T]) -> T:
-    """`make()` once per key (definition files unchanged), a few keys kept."""
-    if key not in _CACHE:
-        if len(_CACHE) >= 8:
-            _CACHE.clear()
-        _CACHE[key] = make()
-    return _CACHE[key]  # type: ignore[return-value]
+@functools.lru_cache(maxsize=4)
+def _rules(folder: Path, signature: tuple[tuple[str, int], ...],
+           registry_key: RegistryKey) -> RuleSet:
+    del signature
+    return load_rules(folder, registry=_registry(*registry_key))
 
 
-def registry_for(con: duckdb.DuckDBPyConnection, indicators: Path | None) -> Registry:
-    """The indicator registry, loaded again only when a definition file changed."""
-    folder, known = indicators_dir(indicators), known_datasets(con)
-    return _cached(("registry", folder, _signature(folder), frozenset(known)),
-                   lambda: load_registry(folder, known_inputs=known))
+def registry_key(con: duckdb.DuckDBPyConnection, indicators: Path | None) -> RegistryKey:
+    """What the registry is loaded from: the folder, its files' signature, known inputs."""
+    folder = indicators_dir(indicators)
+    return folder, definitions_signature(folder), frozenset(known_datasets(con))
 
 
 def dependent_indicators(registry: Registry, tables: tuple[str, ...]) -> list[str]:
@@ -137,8 +141,8 @@ def dependent_indicators(registry: Registry, tables: tuple[str, ...]) -> list[st
 
 
 def _recompute(con: duckdb.DuckDBPyConnection, outcome: AppendOutcome, report: AppendReport,
-               *, indicators: Path | None, progress: Progress) -> Registry:
-    registry = registry_for(con, indicators)
+               *, key: RegistryKey, progress: Progress) -> Registry:
+    registry = _registry(*key)
     report.indicators = dependent_indicators(registry, outcome.tables)
     if not report.indicators or outcome.first_time is None or outcome.last_time is None:
         return registry
@@ -149,14 +153,10 @@ def _recompute(con: duckdb.DuckDBPyConnection, outcome: AppendOutcome, report: A
     return registry
 
 
-def _evaluate(store: Path, registry: Registry, outcome: AppendOutcome,
+def _evaluate(store: Path, key: RegistryKey, outcome: AppendOutcome,
               report: AppendReport) -> None:
-    from observatory.alerts.evaluate import evaluate_published
-    from observatory.alerts.loader import alerts_dir, load_rules
-
-    folder = alerts_dir()
-    ruleset = _cached(("rules", folder, _signature(folder), id(registry)),
-                      lambda: load_rules(folder, registry=registry))
+    folder, registry = alerts_dir(), _registry(*key)
+    ruleset = _rules(folder, definitions_signature(folder), key)
     report.rules = sorted(
         name for name, rule in ruleset.rules.items()
         if rule.indicator in report.indicators or rule.variable in outcome.variables
@@ -191,13 +191,13 @@ def append_file(store: Path, kind: str, path: Path, *, source_id: str,
             if not outcome.rows_added:
                 raise _NothingNew(outcome)
             _record(con, source, outcome, path=path, sha256=sha256)
-            registry = _recompute(con, outcome, report, indicators=indicators,
-                                  progress=progress)
+            key = registry_key(con, indicators)
+            _recompute(con, outcome, report, key=key, progress=progress)
     except _NothingNew:
         report.unchanged = (report.unchanged or
                             f"every row of it is already loaded ({report.overlapping} rows)")
         report.seconds = time.perf_counter() - started
         return report
-    _evaluate(store, registry, outcome, report)
+    _evaluate(store, key, outcome, report)
     report.seconds = time.perf_counter() - started
     return report

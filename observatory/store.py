@@ -123,11 +123,6 @@ def init_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
-def lake_dir(path: Path) -> Path:
-    """The store's data lake: append-only Parquet partitions that snapshots read in place."""
-    return snapshots.store_dir(path) / "lake"
-
-
 def connect_read(path: Path, *, snapshot: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the current snapshot of an existing store (or to the
     given snapshot file of it, which stays readable while it is kept)."""
@@ -146,6 +141,25 @@ def connect_in_place(path: Path) -> duckdb.DuckDBPyConnection:
     never for the product."""
     current = snapshots.current_snapshot(path) or path
     return duckdb.connect(str(current), config=snapshots.connection_config(path))
+
+
+@contextlib.contextmanager
+def rows_between(con: duckdb.DuckDBPyConnection, columns: dict[str, str], *,
+                 start: datetime, end: datetime | None = None) -> Iterator[None]:
+    """Within the block, the tables (or views) of `columns` show only their rows whose
+    time column lies in [start, end): temporary views shadow them, and unqualified names
+    resolve to the temporary schema first, also inside views and macros."""
+    database = con.execute("SELECT current_database()").fetchall()[0][0]
+    for table, column in columns.items():
+        upper = f" AND \"{column}\" < TIMESTAMPTZ '{end.isoformat()}'" if end else ""
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM '
+                    f'"{database}".main."{table}" WHERE "{column}" >= TIMESTAMPTZ '
+                    f"'{start.isoformat()}'{upper}")
+    try:
+        yield
+    finally:
+        for table in columns:
+            con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
 
 
 @contextlib.contextmanager

@@ -29,7 +29,14 @@ from observatory.alerts.conditions import (
 )
 from observatory.alerts.episodes import episodes_from_conditions
 from observatory.alerts.feeds import silent_conditions, stale_conditions
-from observatory.alerts.incremental import Since, keep, reading_rows, silent_rows, since_parent
+from observatory.alerts.incremental import (
+    Since,
+    feed_kind,
+    keep,
+    reading_rows,
+    silent_rows,
+    since_parent,
+)
 from observatory.alerts.lifecycle import AlertActionError
 from observatory.alerts.loader import RuleSet, alerts_dir, load_rules
 from observatory.alerts.merge import merge_episodes, record_rule_status
@@ -78,10 +85,7 @@ def _conditions(
     con.execute(COND_SQL)
     by_kind: dict[str, list[Compiled]] = {}
     for item in items:
-        key = item.rule.kind
-        if key == "threshold" and item.rule.variable:
-            key = "readings"
-        by_kind.setdefault(key, []).append(item)
+        by_kind.setdefault(feed_kind(item), []).append(item)
     indicator_items = [
         i for k in ("threshold", "target_breach", "worsening") for i in by_kind.get(k, [])
     ]

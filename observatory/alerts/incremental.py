@@ -22,11 +22,10 @@ rows, are evaluated in full.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import polars as pl
 from observatory.alerts.conditions import Compiled, reading_conditions
 from observatory.alerts.feeds import SILENT_ROWS, silent_conditions
 from observatory.snapshots import list_snapshots, store_dir
+from observatory.store import rows_between
 
 FEED_KINDS = ("readings", "sensor_silent")
 COLUMNS = ("rule_id", "place", "slot", "slot_start", "slot_end", "value", "threshold",
@@ -49,12 +49,16 @@ class Since:
 
     day: datetime
     rows: pl.DataFrame
+    parts: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:  # the kept rows split once per rule and fingerprint
+        self.parts.update({(str(r), str(f)): part for (r, f), part in self.rows.partition_by(
+            "rule", "fingerprint", as_dict=True).items()})
 
     def cached(self, item: Compiled) -> pl.DataFrame | None:
         """The kept rows of one rule (with its id now), or None if it changed since."""
-        part = self.rows.filter((pl.col("rule") == item.rule.name)
-                                & (pl.col("fingerprint") == fingerprint(item)))
-        if part.is_empty():  # changed since, or nothing kept: evaluate it in full
+        part = self.parts.get((item.rule.name, fingerprint(item)))
+        if part is None:  # changed since, or nothing kept: evaluate it in full
             return None
         return part.drop("rule", "fingerprint").with_columns(
             pl.lit(item.rule_id, dtype=pl.Int32).alias("rule_id"))
@@ -167,19 +171,6 @@ h AS (
 """ + SILENT_ROWS
 
 
-@contextlib.contextmanager
-def hourly_from(con: duckdb.DuckDBPyConnection, day: datetime) -> Iterator[None]:
-    """Hide the hourly rows before `day` (a temporary view shadows the lake's)."""
-    database = con.execute("SELECT current_database()").fetchall()[0][0]
-    con.execute(f'CREATE OR REPLACE TEMP VIEW sensor_readings_hourly AS SELECT * FROM '
-                f'"{database}".main.sensor_readings_hourly WHERE hour >= $day'
-                .replace("$day", f"TIMESTAMPTZ '{day.isoformat()}'"))
-    try:
-        yield
-    finally:
-        con.execute("DROP VIEW IF EXISTS temp.main.sensor_readings_hourly")
-
-
 def reading_rows(con: duckdb.DuckDBPyConnection, items: list[Compiled], since: Since) -> None:
     """Threshold rules on readings: kept rows before the day, computed rows from it."""
     cached = [(i, since.cached(i)) for i in items]
@@ -187,7 +178,7 @@ def reading_rows(con: duckdb.DuckDBPyConnection, items: list[Compiled], since: S
     reuse = [(i, rows) for i, rows in cached if rows is not None]
     if not reuse:
         return
-    with hourly_from(con, since.day):
+    with rows_between(con, {"sensor_readings_hourly": "hour"}, start=since.day):
         reading_conditions(con, [i for i, _ in reuse])
     for _, rows in reuse:
         insert_cached(con, rows.filter(pl.col("slot_start") < since.day))

@@ -32,7 +32,6 @@ class Changes:
 
     inserted: int = 0
     resolved: int = 0
-    refreshed: int = 0
     to_notify: list[tuple[int, str]] = field(default_factory=list)  # (alert_id, event)
 
 
@@ -173,7 +172,6 @@ def _reconcile(
             .values(updated_at=now, **{k: sa.bindparam(f"b_{k}") for k in _REFRESHED}),
             refresh,
         )
-        changes.refreshed = len(refresh)
 
 
 def _differs(old: object, new: object) -> bool:

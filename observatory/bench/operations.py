@@ -121,11 +121,8 @@ def actions_benchmark(
     """Run `actions` alert actions from `clients` concurrent clients (half threads, half
     processes) spread over `spread_seconds`, while `builds` indicator computations run
     back to back on `store` (a private copy with open alerts); returns the figures."""
-    open_ids = (
-        list_alerts(ops_database(store))
-        .filter(~list_alerts(ops_database(store))["state"].eq("resolved"))["id"]
-        .to_list()
-    )
+    alerts = list_alerts(ops_database(store))
+    open_ids = alerts.filter(alerts["state"] != "resolved")["id"].to_list()
     if not open_ids:
         raise InputError(
             f"{store}: no open alerts to act on; run `observatory alerts "

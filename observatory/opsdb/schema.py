@@ -14,7 +14,6 @@ from sqlalchemy.engine import Dialect
 ALERT_STATES = ("firing", "acknowledged", "resolved")
 OPEN_STATES = ("firing", "acknowledged")
 VIA = ("app", "cli", "system")
-OUTBOX_STATUSES = ("pending", "sent", "failed")
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

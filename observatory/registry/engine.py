@@ -13,7 +13,7 @@ import importlib.util
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
@@ -23,7 +23,7 @@ from observatory.errors import IndicatorComputeError
 from observatory.h3grid import ROLLUP_RESOLUTIONS
 from observatory.registry.loader import Registry, _display
 from observatory.registry.spec import IndicatorSpec, LoadedSpec
-from observatory.store import now_utc, read_frame
+from observatory.store import now_utc, read_frame, rows_between
 
 _TOLERANCE = 1e-6
 
@@ -171,27 +171,6 @@ def missing_inputs(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, *,
     return [name for name in spec.inputs if name not in present]
 
 
-def _shadow_inputs(con: duckdb.DuckDBPyConnection, window: PeriodFilter,
-                   inputs: list[str]) -> list[str]:
-    """Temporary views that hide the rows of the definition's time-partitioned inputs
-    outside the window (unqualified names resolve to the temp schema first, also inside
-    views and macros; a view over another input is filtered on its own time column)."""
-    database = con.execute("SELECT current_database()").fetchall()[0][0]
-    # a day's margin either side: the definition may count years in any time zone; the
-    # partial periods the margin makes are dropped with every period outside the window
-    start = f"{window.first_year - 1}-12-31"
-    end = f"{window.last_year + 1}-01-02"
-    shadowed = []
-    for table, column in window.time_columns.items():
-        if table not in inputs:
-            continue
-        con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM '
-                    f'"{database}".main."{table}" WHERE "{column}" >= TIMESTAMPTZ '
-                    f"'{start} 00:00:00+00' AND \"{column}\" < TIMESTAMPTZ '{end} 00:00:00+00'")
-        shadowed.append(table)
-    return shadowed
-
-
 def _query_in_window(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec,
                      window: PeriodFilter | None) -> tuple[pl.DataFrame, bool]:
     """Run the definition, on the window's rows when one is given and it applies; returns
@@ -199,12 +178,13 @@ def _query_in_window(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec,
     if (window is None or not loaded.spec.grain.periods_independent
             or not set(loaded.spec.inputs) & set(window.time_columns)):
         return _run_query(con, loaded), False
-    shadowed = _shadow_inputs(con, window, list(loaded.spec.inputs))
-    try:
+    # a day's margin either side: the definition may count years in any time zone; the
+    # partial periods the margin makes are dropped with every period outside the window
+    start = datetime(window.first_year - 1, 12, 31, tzinfo=UTC)
+    end = datetime(window.last_year + 1, 1, 2, tzinfo=UTC)
+    columns = {t: c for t, c in window.time_columns.items() if t in loaded.spec.inputs}
+    with rows_between(con, columns, start=start, end=end):
         frame = _run_query(con, loaded)
-    finally:
-        for table in shadowed:
-            con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
     if "period" not in frame.columns:  # one figure over all time: recompute in full
         return _run_query(con, loaded), False
     years = pl.col("period").cast(pl.String).str.slice(0, 4)

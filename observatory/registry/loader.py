@@ -224,6 +224,19 @@ def load_file(path: Path, known_inputs: set[str] | None) -> tuple[LoadedSpec | N
     return loaded, []
 
 
+DEFINITION_SUFFIXES = {".yml", ".yaml", ".sql", ".py"}
+
+
+def definitions_signature(folder: Path) -> tuple[tuple[str, int], ...]:
+    """Every definition file under `folder` with its mtime: changes when an analyst edits
+    (for caches of what is loaded from the folder)."""
+    if not folder.is_dir():
+        return ()
+    return tuple((str(p.relative_to(folder)), p.stat().st_mtime_ns)
+                 for p in sorted(folder.rglob("*"))
+                 if p.suffix in DEFINITION_SUFFIXES and p.is_file())
+
+
 def load_registry(folder: Path, *, known_inputs: set[str] | None = None) -> Registry:
     """Every definition under `folder` (recursively); problems are collected, not raised."""
     registry = Registry(folder=folder)

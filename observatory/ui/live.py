@@ -22,7 +22,9 @@ from observatory.views.model import CellMap
 REFRESH = timedelta(seconds=5)
 
 
-@st.cache_data(ttl=2, max_entries=8, show_spinner=False)
+# Both are keyed on the snapshot (in the Context), which changes with every append: the
+# readings are read once per snapshot, not once per refresh.
+@st.cache_data(max_entries=8, show_spinner=False)
 def _latest(ctx: Context) -> pl.DataFrame:
     with _cursor(ctx) as con:
         return views.latest_readings(con)
@@ -40,7 +42,7 @@ def _age(seconds: int | None) -> str:
     return f"{seconds // 86_400} days ago"
 
 
-@st.cache_data(ttl=2, max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False)
 def _cells(ctx: Context, variable: str) -> CellMap:
     with _cursor(ctx) as con:
         return views.latest_cells(con, variable=variable)
@@ -62,7 +64,7 @@ def live_map(variable: str) -> None:
 @st.fragment(run_every=REFRESH)
 def live_panel() -> None:
     """Newest readings and newest alerts, refreshed every few seconds."""
-    latest = _latest(context())
+    latest = views.with_ages(_latest(context()))
     st.caption(f"Refreshes every {REFRESH.seconds} s · {snapshot_label() or ''}")
     if latest.is_empty():
         st.info("No sensor readings loaded (`observatory ingest timeseries FILE`).")

@@ -26,6 +26,7 @@ from observatory.datasets import known_datasets
 from observatory.errors import StoreMissingError
 from observatory.population import METHOD_TEXT
 from observatory.registry import Registry, load_registry
+from observatory.registry.loader import definitions_signature
 from observatory.roles import DEFAULT_ROLE, Role, role_from_name
 from observatory.snapshots import current_snapshot
 from observatory.store import connect_read
@@ -33,7 +34,6 @@ from observatory.store import connect_read
 ROLE_KEY = "role"
 _TTL = "10m"
 _ENTRIES = 256
-_DEFINITION_SUFFIXES = {".yml", ".yaml", ".sql", ".py"}
 
 
 @dataclass(frozen=True)
@@ -67,16 +67,7 @@ def context() -> Context:
         raise StoreMissingError(f"The store link {store} points at no snapshot; rebuild it "
                                 "with `uv run observatory demo --rebuild`.")
     return Context(store=str(store), snapshot=str(snapshot),
-                   indicators=str(folder), indicators_signature=_signature(folder))
-
-
-def _signature(folder: Path) -> tuple[tuple[str, int], ...]:
-    """Every definition file under `folder` with its mtime: changes when an analyst edits."""
-    if not folder.is_dir():
-        return ()
-    return tuple((str(p.relative_to(folder)), p.stat().st_mtime_ns)
-                 for p in sorted(folder.rglob("*"))
-                 if p.suffix in _DEFINITION_SUFFIXES and p.is_file())
+                   indicators=str(folder), indicators_signature=definitions_signature(folder))
 
 
 def store_problem() -> str | None:

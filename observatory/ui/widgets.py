@@ -259,14 +259,17 @@ def scorecard(frame: pl.DataFrame, *, per_row: int = 4) -> None:
 
 
 def readable(frame: pl.DataFrame, *, missing: str = "–") -> pl.DataFrame:
-    """A frame as people read it: times as `YYYY-MM-DD HH:MM UTC`, and a dash, not `None`,
-    where a text or a time is missing."""
+    """A frame as people read it: times as `YYYY-MM-DD HH:MM UTC`, decimals to four
+    significant digits, and a dash, not `None`, where a text or a time is missing."""
     zoned = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
     naive = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime) and not t.time_zone]
     out = frame.with_columns(
         *(pl.col(n).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M UTC")
           for n in zoned),
-        *(pl.col(n).dt.strftime("%Y-%m-%d %H:%M") for n in naive))
+        *(pl.col(n).dt.strftime("%Y-%m-%d %H:%M") for n in naive),
+        pl.col(pl.Float64, pl.Float32).round_sig_figs(4))
+    gaps = [n for n, t in out.schema.items() if t.is_numeric() and out[n].null_count()]
+    out = out.with_columns(pl.col(n).cast(pl.String) for n in gaps)  # a dash, not `None`
     return out.with_columns(pl.col(pl.String).fill_null(missing))
 
 

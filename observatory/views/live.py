@@ -15,7 +15,7 @@ from observatory.views.provenance import provenance_for_tables
 LATEST_SQL = """
 WITH last AS (
     SELECT series_id, max(time) AS time, arg_max(value, time) AS value, count(*) AS readings
-    FROM sensor_values WHERE flag IS NULL OR flag <> 'duplicate' GROUP BY series_id
+    FROM sensor_values WHERE flag IS NULL GROUP BY series_id  -- no impossible, no repeats
 )
 SELECT s.station_id AS station, s.variable, s.unit, l.time, l.value, l.readings,
        src.simulated, s.source_id
@@ -25,20 +25,23 @@ ORDER BY l.time DESC, s.station_id, s.variable
 """
 _EMPTY = {"station": pl.String, "variable": pl.String, "unit": pl.String,
           "time": pl.Datetime("us", "UTC"), "value": pl.Float64, "readings": pl.Int64,
-          "simulated": pl.Boolean, "source_id": pl.String, "age_s": pl.Int64}
+          "simulated": pl.Boolean, "source_id": pl.String}
 
 
-def latest_readings(con: duckdb.DuckDBPyConnection, *,
-                    now: datetime | None = None) -> pl.DataFrame:
-    """The newest reading of every series, newest first, with its age in seconds."""
+def latest_readings(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The newest usable reading of every series, newest first (one pass over the
+    snapshot's readings: cache it per snapshot)."""
     if not has_table(con, "sensor_values"):
         return pl.DataFrame(schema=_EMPTY)
-    frame = read_frame(con, LATEST_SQL).with_columns(
+    return read_frame(con, LATEST_SQL).with_columns(
         pl.col("time").dt.convert_time_zone("UTC").dt.cast_time_unit("us"))
-    now = now or datetime.now(UTC)
-    stamp = pl.lit(now, dtype=pl.Datetime("us", "UTC"))
-    return frame.with_columns((stamp - pl.col("time")).dt.total_seconds().cast(pl.Int64)
-                              .alias("age_s"))
+
+
+def with_ages(latest: pl.DataFrame, *, now: datetime | None = None) -> pl.DataFrame:
+    """`latest_readings` with each reading's age in seconds at `now`."""
+    stamp = pl.lit(now or datetime.now(UTC), dtype=pl.Datetime("us", "UTC"))
+    return latest.with_columns((stamp - pl.col("time")).dt.total_seconds().cast(pl.Int64)
+                               .alias("age_s"))
 
 
 def newest_alerts(alerts: pl.DataFrame, *, limit: int = 10) -> pl.DataFrame:
