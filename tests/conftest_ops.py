@@ -9,7 +9,6 @@ Plain pytest fixtures; tests/conftest.py loads this module as a plugin.
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -118,18 +117,10 @@ def count_rows(ops: OpsDB, table: sa.Table) -> int:
 
 
 def copy_store(store: Path, folder: Path) -> Path:
-    """A private copy of a published store: its link, snapshots and lake (not its
-    operational database)."""
-    from observatory.snapshots import current_snapshot, store_dir
+    """A private copy of a published store in `folder` (not its operational database)."""
+    from observatory.snapshots import copy_store as copy
 
-    target, current = folder / store.name, current_snapshot(store)
-    assert current is not None, f"{store} has no snapshot"
-    shutil.copytree(store_dir(store), store_dir(target), symlinks=True)
-    if store.is_symlink():
-        target.symlink_to(Path(store_dir(target).name) / "snapshots" / current.name)
-    else:
-        shutil.copyfile(store, target)
-    return target
+    return copy(store, folder / store.name)
 
 
 @pytest.fixture

@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from observatory.alerts import list_alerts
 from observatory.live import demo_stations, tick
+from observatory.opsdb import ops_database
 from observatory.settings import STORE_ENV
 from observatory.ui import live as live_ui
 
@@ -49,4 +52,8 @@ def test_new_readings_and_alerts_show_on_the_next_run(
     assert after[0].endswith(("s ago", "min ago")) and "days" not in after[0], after
     assert after[1].startswith("15 of"), after  # 5 stations × 3 variables just reported
     texts = " ".join(df.value.to_csv() for df in at.dataframe)
-    assert "no2_hourly_eu_limit" in texts  # the simulated NO2 episode raised the alert
+    assert "no2_hourly_eu_limit" in texts
+    fired = list_alerts(ops_database(store_copy)).filter(
+        (pl.col("rule") == "no2_hourly_eu_limit") & (pl.col("state") == "firing")
+        & (pl.col("started_at") >= at_time - timedelta(hours=1)))
+    assert fired.height == 1, fired  # the simulated live episode raised it, not history

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -51,6 +52,13 @@ def test_a_reader_keeps_its_snapshot_while_a_writer_publishes(store_copy: Path) 
     assert reader.execute("SELECT count(*) FROM store_meta WHERE key = 'marker'"
                           ).fetchall()[0][0] == 0  # still the old, complete snapshot
     reader.close()
+    assert before is not None
+    old = connect_read(store_copy, snapshot=before)  # a kept snapshot still opens, unchanged
+    try:
+        assert old.execute("SELECT count(*) FROM store_meta WHERE key = 'marker'"
+                           ).fetchall()[0][0] == 0
+    finally:
+        old.close()
     assert _meta(store_copy, "marker") == "new"
     assert _meta(store_copy, "snapshot_label") == "test"
 
@@ -78,7 +86,8 @@ def test_only_the_newest_snapshots_are_kept(store_copy: Path,
     assert main(["snapshots", "list", "--json", "--store", str(store_copy)]) == 0
 
 
-def _write_key(store: str, key: str) -> None:
+def _write_key(store: str, key: str, barrier: Any) -> None:
+    barrier.wait(60)  # all start together, so without the writer lock they would race
     with write_session(Path(store)) as con:
         set_meta(con, key, "done")
         time.sleep(0.3)  # overlap with the other writers
@@ -87,7 +96,9 @@ def _write_key(store: str, key: str) -> None:
 def test_concurrent_writers_queue_and_none_loses_the_others_change(store_copy: Path) -> None:
     context = multiprocessing.get_context("spawn")
     keys = [f"writer_{n}" for n in range(4)]
-    workers = [context.Process(target=_write_key, args=(str(store_copy), key)) for key in keys]
+    barrier = context.Barrier(len(keys))
+    workers = [context.Process(target=_write_key, args=(str(store_copy), key, barrier))
+               for key in keys]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -128,6 +139,25 @@ def _ops_consistent(store: Path) -> None:
         assert orphans == 0
 
 
+def _kill_mid_write(process: subprocess.Popen[bytes], store: Path, *, delay: float,
+                    builds: bool) -> int:
+    """SIGKILL the process `delay` s after it starts building a snapshot (a command that
+    builds none, e.g. an evaluation writing the operational database, a few seconds after
+    it starts); 1 if it was killed mid-build."""
+    if not builds:
+        time.sleep(2.0 + 2 * delay)
+    deadline = time.monotonic() + 30
+    while builds and time.monotonic() < deadline and process.poll() is None:
+        if list(snapshots_dir(store).glob(".building-*")):
+            time.sleep(delay)
+            break
+        time.sleep(0.05)
+    building = bool(list(snapshots_dir(store).glob(".building-*")))
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return int(building)
+
+
 @pytest.mark.slow
 def test_sigkill_at_any_point_leaves_both_databases_consistent(store_copy: Path,
                                                                tmp_path: Path) -> None:
@@ -136,6 +166,7 @@ def test_sigkill_at_any_point_leaves_both_databases_consistent(store_copy: Path,
     env = dict(os.environ, OBSERVATORY_DATABASE_URL="")
     env.pop("OBSERVATORY_DATABASE_URL")
     commands = [["indicators", "compute"], ["alerts", "evaluate"]]
+    caught = 0
     for n in range(6):
         if n % 3 == 2:
             command = ["ingest", "timeseries", str(_gateway_file(tmp_path, n)), "--append",
@@ -145,12 +176,12 @@ def test_sigkill_at_any_point_leaves_both_databases_consistent(store_copy: Path,
         process = subprocess.Popen([sys.executable, "-m", "observatory.cli", *command,
                                     "--store", str(store_copy)], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 6.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        caught += _kill_mid_write(process, store_copy, delay=rng.uniform(0.0, 1.0),
+                                  builds=n % 3 != 1)
         now = _readings(store_copy)  # the current snapshot opens and reads
         assert (now - base) % 40 == 0, "an append is visible whole or not at all"
         _ops_consistent(store_copy)
+    assert caught >= 2, "the kills must land while a writer builds a snapshot"
     with write_session(store_copy):  # the next run removes what killed writers left
         pass
     leftovers = [p for p in snapshots_dir(store_copy).iterdir() if p.name.startswith(".")]
