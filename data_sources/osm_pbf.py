@@ -23,6 +23,7 @@ from observatory.connectors import Connector, Options, Progress
 from observatory.errors import SourceFileError
 from observatory.h3grid import cell_table, cells_covering_bbox, with_cells
 from observatory.store import SourceRecord, file_sha256
+from observatory.walkable import TAGS, walkable_ways
 
 LICENCE = "ODbL-1.0"
 ATTRIBUTION = "© OpenStreetMap contributors"
@@ -98,17 +99,33 @@ def _frame(gdf: pd.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     return pl.from_pandas(pd.DataFrame({new: gdf[old] for old, new in columns.items()}))
 
 
+# Every way that could be walkable; `observatory.walkable` decides which are.
+_NETWORK_FILTER = ['["highway"]', '["railway"="platform"]', '["public_transport"="platform"]']
+
+
 def _read_network(osm: object) -> tuple[pl.DataFrame, pl.DataFrame, float]:
-    nodes, edges = osm.get_network(network_type="walking", nodes=True)  # type: ignore[attr-defined]
+    """The walking network: segments of the ways `walkable_ways` keeps, and their nodes."""
+    nodes, edges = osm.get_network(  # type: ignore[attr-defined]
+        network_type="walking", nodes=True, custom_filter=_NETWORK_FILTER,
+        extra_attributes=list(TAGS))
     if nodes is None or edges is None or len(edges) == 0:
         raise SourceFileError("the extract holds no walkable ways; is it an OSM extract of a city?")
-    node_frame = with_cells(_frame(nodes, {"id": "node_id", "lon": "lon", "lat": "lat"}))
-    edge_cols = {"u": "u", "v": "v", "length": "length_m", "highway": "highway", "id": "way_id"}
-    edge_frame = _frame(edges, edge_cols).with_columns(
-        pl.col("u").cast(pl.Int64), pl.col("v").cast(pl.Int64), pl.col("length_m").cast(pl.Float64)
-    )
-    node_frame = node_frame.with_columns(pl.col("node_id").cast(pl.Int64))
-    return node_frame, edge_frame, _newest_edit(edges)
+    tags = {t: edges[t].astype("string") if t in edges else None for t in TAGS}
+    frame = pl.DataFrame({
+        "u": edges["u"].to_numpy(np.int64), "v": edges["v"].to_numpy(np.int64),
+        "length_m": edges["length"].to_numpy(np.float64), "way_id": edges["id"].to_numpy(np.int64),
+        **{t: pl.Series(t, [None] * len(edges), dtype=pl.String) if c is None
+           else pl.from_pandas(c).cast(pl.String) for t, c in tags.items()},
+    })
+    edge_frame = walkable_ways(frame).filter(pl.col("walkable")).select(
+        "u", "v", "length_m", pl.col("highway").fill_null("platform"), "way_id",
+        "ground_level")
+    if edge_frame.height == 0:
+        raise SourceFileError("the extract holds no walkable ways; is it an OSM extract of a city?")
+    used = pl.concat([edge_frame["u"], edge_frame["v"]]).unique()
+    node_frame = _frame(nodes, {"id": "node_id", "lon": "lon", "lat": "lat"}).with_columns(
+        pl.col("node_id").cast(pl.Int64)).filter(pl.col("node_id").is_in(used.implode()))
+    return with_cells(node_frame), edge_frame, _newest_edit(edges)
 
 
 def _points(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

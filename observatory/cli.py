@@ -21,7 +21,8 @@ Handler = Callable[[argparse.Namespace], int]
 # top-level subparsers action; their handlers take the parsed arguments and return the
 # exit code, and raise InputError for bad input like every other command.
 COMMAND_MODULES: tuple[str, ...] = ("observatory.cli_forecast", "observatory.cli_publish",
-                                    "observatory.cli_alerts", "observatory.cli_operations")
+                                    "observatory.cli_alerts", "observatory.cli_operations",
+                                    "observatory.cli_travel")
 
 
 def _common(parser: argparse.ArgumentParser, *, json_flag: bool = False) -> None:

@@ -1,20 +1,20 @@
-"""The walking network as a sparse graph: snapping points to it and multi-source shortest paths.
+"""The walking network as a sparse graph and multi-source shortest paths on it.
 
 A `WalkGraph` is built once and reused (what-if scenarios re-run only the sources that
 changed): a symmetric scipy CSR of edge lengths in metres (pedestrians walk every edge
-both ways), node coordinates in a local metric projection, a KD-tree for snapping and
-the convex hull of the nodes, which stands for the edge of the loaded extract.
+both ways), node coordinates in a local metric projection, which edges lie at ground
+level, and the convex hull of the nodes, which stands for the edge of the loaded
+extract. Points join it in observatory.snapping.
 
 Nearest-service distances come from one Dijkstra run per source set: every source is
-joined to a virtual super-source by an edge as long as its snap distance, so the walk
-from a service to the network counts, and the run stops at `limit_m`. The run works on
+joined to a virtual super-source by an edge as long as its offset (the walk from the
+service to the node), and the run stops at `limit_m`. The run works on
 the graph with its chains of degree-2 nodes contracted (`ContractedGraph`), which holds
 under half the nodes of a street network, and fills the chains in afterwards.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import ConvexHull, QhullError, cKDTree
+from scipy.spatial import ConvexHull, QhullError
 
 from observatory.errors import InputError
 
 if TYPE_CHECKING:  # the graph code itself needs no database (the benchmark's child process)
     import duckdb
 
-MAX_SNAP_M = 250.0  # points farther than this from every network node are not snapped
+MAX_SNAP_M = 250.0  # points farther than this from every walkable way are not snapped
 # Points snap only to components of at least this many nodes (or to the largest one when
 # none is that big): smaller ones are fragments of footway cut off by the extract or by a
 # missing connection in OpenStreetMap, and a building snapped there would reach nothing.
@@ -82,19 +82,6 @@ def projection_from_lonlat(lon: np.ndarray, *, lat: np.ndarray) -> LocalProjecti
                            min_scale=float(scale))
 
 
-@dataclass(frozen=True)
-class Snapped:
-    """Where points joined the network: node index (-1 when not snapped) and distance."""
-
-    node: np.ndarray  # int64 graph node index, -1 beyond the snap limit
-    distance_m: np.ndarray  # straight-line metres to that node (to the nearest one if not)
-
-    @property
-    def ok(self) -> np.ndarray:
-        """True where the point was snapped."""
-        return self.node >= 0
-
-
 @dataclass(eq=False)
 class WalkGraph:
     """A walking network: undirected lengths in a CSR, node coordinates in metres."""
@@ -104,6 +91,9 @@ class WalkGraph:
     csr: sp.csr_array  # (n, n) lengths in metres, both directions stored
     projection: LocalProjection | None = None
     min_component_nodes: int = 1  # see MIN_COMPONENT_NODES
+    # Sorted keys u * n + v (u < v) of the node pairs joined by a ground-level edge; None
+    # when every edge is at ground level (see observatory.walkable).
+    ground_pairs: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -124,11 +114,6 @@ class WalkGraph:
         sizes = np.bincount(labels)
         need = min(self.min_component_nodes, int(sizes.max()))
         return np.flatnonzero(sizes[labels] >= need)
-
-    @cached_property
-    def tree(self) -> cKDTree:
-        """KD-tree of the snappable nodes' coordinates (tree index i is `snappable[i]`)."""
-        return cKDTree(self.xy[self.snappable], balanced_tree=False, compact_nodes=False)
 
     @cached_property
     def hull_equations(self) -> np.ndarray | None:
@@ -152,19 +137,26 @@ class WalkGraph:
 
 def graph_from_edges(node_ids: np.ndarray, *, xy: np.ndarray, u: np.ndarray, v: np.ndarray,
                      length_m: np.ndarray, projection: LocalProjection | None = None,
-                     min_component_nodes: int = 1) -> WalkGraph:
+                     min_component_nodes: int = 1,
+                     ground_level: np.ndarray | None = None) -> WalkGraph:
     """A graph from node ids with coordinates and edges between node ids.
 
     Each edge is walkable both ways; of parallel edges the shortest is kept; self-loops
-    are dropped (they never shorten a walk).
+    are dropped (they never shorten a walk). `ground_level` flags the edges at ground
+    level (default: all); a node pair is at ground level when any of its edges is.
     """
     node_ids = np.asarray(node_ids, dtype=np.int64)
     ui, vi = _indices_of(node_ids, u), _indices_of(node_ids, v)
     length = np.asarray(length_m, dtype=np.float64)
     _check_lengths(length)
-    csr = symmetric_csr(ui, v=vi, length_m=length, n=node_ids.shape[0])
+    n = node_ids.shape[0]
+    csr = symmetric_csr(ui, v=vi, length_m=length, n=n)
+    pairs = None
+    if ground_level is not None and not np.all(ground := np.asarray(ground_level, dtype=bool)):
+        pairs = np.unique(np.minimum(ui, vi)[ground] * n + np.maximum(ui, vi)[ground])
     return WalkGraph(node_ids=node_ids, xy=np.asarray(xy, dtype=np.float64), csr=csr,
-                     projection=projection, min_component_nodes=min_component_nodes)
+                     projection=projection, min_component_nodes=min_component_nodes,
+                     ground_pairs=pairs)
 
 
 def _indices_of(node_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -217,18 +209,18 @@ def symmetric_csr(u: np.ndarray, *, v: np.ndarray, length_m: np.ndarray,
     a = key[starts] // n if n else key
     b = key[starts] - a * n
     index_type = np.int32 if max(n, 2 * a.size) < 2**31 - 1 else np.int64
-    upper = sp.csr_array((w, b.astype(index_type), _indptr(a, n, index_type)), shape=(n, n))
+    upper = sp.csr_array((w, b.astype(index_type), indptr_of(a, n, index_type)), shape=(n, n))
     lower = upper.tocsc()  # its column-major layout is the lower triangle's row-major one
-    return _stack_rows(lower, upper, index_type)
+    return stack_rows(lower, upper, index_type)
 
 
-def _indptr(rows: np.ndarray, n: int, index_type: type) -> np.ndarray:
+def indptr_of(rows: np.ndarray, n: int, index_type: type) -> np.ndarray:
     indptr = np.zeros(n + 1, dtype=index_type)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     return indptr
 
 
-def _stack_rows(lower: sp.csc_array, upper: sp.csr_array, index_type: type) -> sp.csr_array:
+def stack_rows(lower: sp.csc_array, upper: sp.csr_array, index_type: type) -> sp.csr_array:
     n = upper.shape[0]
     low_count, up_count = np.diff(lower.indptr), np.diff(upper.indptr)
     indptr = (lower.indptr + upper.indptr).astype(index_type)
@@ -249,7 +241,11 @@ def _stack_rows(lower: sp.csc_array, upper: sp.csr_array, index_type: type) -> s
 def graph_from_store(con: duckdb.DuckDBPyConnection) -> WalkGraph:
     """The walking network of `osm_nodes` and `osm_edges`."""
     nodes = con.sql("SELECT node_id, lon, lat FROM osm_nodes ORDER BY node_id").fetchnumpy()
-    edges = con.sql("SELECT u, v, length_m FROM osm_edges").fetchnumpy()
+    columns = {c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'osm_edges'"
+    ).fetchall()}
+    ground = "ground_level" if "ground_level" in columns else "true"  # stores before the rule
+    edges = con.sql(f"SELECT u, v, length_m, {ground} AS ground_level FROM osm_edges").fetchnumpy()
     if len(nodes["node_id"]) == 0 or len(edges["u"]) == 0:
         raise NetworkError("osm_nodes/osm_edges: the store holds no walking network; "
                            "ingest an OpenStreetMap extract first (`observatory ingest osm`).")
@@ -260,32 +256,8 @@ def graph_from_store(con: duckdb.DuckDBPyConnection) -> WalkGraph:
         u=np.asarray(edges["u"]), v=np.asarray(edges["v"]),
         length_m=np.asarray(edges["length_m"], dtype=np.float64), projection=projection,
         min_component_nodes=MIN_COMPONENT_NODES,
+        ground_level=np.asarray(edges["ground_level"], dtype=bool),
     )
-
-
-def snap_points(graph: WalkGraph, *, xy: np.ndarray, max_m: float = MAX_SNAP_M) -> Snapped:
-    """The nearest snappable node of each point (metres), or -1 farther than `max_m`."""
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    if xy.shape[0] == 0:
-        return Snapped(node=np.zeros(0, dtype=np.int64), distance_m=np.zeros(0))
-    distance, found = graph.tree.query(xy, k=1)
-    ok = np.isfinite(distance) & (distance <= max_m)
-    node = np.where(ok, graph.snappable[np.where(ok, found, 0)], -1).astype(np.int64)
-    return Snapped(node=node, distance_m=np.asarray(distance, dtype=np.float64))
-
-
-def nodes_within(graph: WalkGraph, *, xy: np.ndarray,
-                 radius_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(point index, node index) of every snappable node within each point's radius."""
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    radius = np.asarray(radius_m, dtype=np.float64).reshape(-1)
-    asked = np.flatnonzero(radius > 0)
-    if asked.size == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    found = graph.tree.query_ball_point(xy[asked], r=radius[asked], return_sorted=False)
-    point = np.repeat(asked, [len(f) for f in found]).astype(np.int64)
-    flat = np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64, count=point.size)
-    return point, graph.snappable[flat]
 
 
 def boundary_distances(graph: WalkGraph, *, xy: np.ndarray) -> np.ndarray:

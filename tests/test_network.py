@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from observatory.accessibility import AccessModel
 from observatory.errors import InputError
 from observatory.network import (
-    MAX_SNAP_M,
     NetworkError,
     WalkGraph,
     boundary_distances,
@@ -21,7 +20,6 @@ from observatory.network import (
     graph_from_edges,
     graph_from_store,
     projection_from_lonlat,
-    snap_points,
     symmetric_csr,
     undirected_edges,
 )
@@ -80,19 +78,18 @@ def test_helsinki_graph_has_every_node_and_each_edge_once(walk_store: WalkStore)
     pairs = con.sql("SELECT count(DISTINCT (least(u, v), greatest(u, v))) FROM osm_edges "
                     "WHERE u <> v").fetchall()[0][0]
     con.close()
-    assert graph.n_nodes == rows == 5559
-    assert graph.n_edges == pairs == 6362
+    assert graph.n_nodes == rows == 6948
+    assert graph.n_edges == pairs == 8277
     assert (graph.csr != graph.csr.T).nnz == 0  # walkable both ways
-    assert np.unique(graph.components()).size == 62
+    assert np.unique(graph.components()).size == 22
 
 
 def test_helsinki_distances_equal_networkx_for_every_target(walk_model: AccessModel) -> None:
     graph = walk_model.graph
     reference = _networkx(graph)
     for target, services in walk_model.services.items():
-        ok = services.snap.ok
-        theirs = _reference(reference, services.snap.node[ok], services.snap.distance_m[ok],
-                            n=graph.n_nodes, limit=walk_model.limit_m)
+        nodes, offsets = services.snap.entries()
+        theirs = _reference(reference, nodes, offsets, n=graph.n_nodes, limit=walk_model.limit_m)
         _assert_same(walk_model.node_distances[target], theirs)
         assert np.isfinite(theirs).sum() > 5000, target  # the main component is reached
 
@@ -163,25 +160,6 @@ def test_parallel_edges_keep_the_shortest_and_self_loops_go() -> None:
                         length_m=np.array([5.0, 3.0, 4.0, 1.0]), n=3)
     assert csr.toarray().tolist() == [[0, 3, 0], [3, 0, 0], [0, 0, 0]]
     assert csr.nnz == 2
-
-
-def test_snapping_finds_the_nearest_node_and_refuses_far_points() -> None:
-    graph = _grid(3)
-    snap = snap_points(graph, xy=np.array([[10.0, 20.0], [190.0, 210.0], [-400.0, 0.0]]))
-    assert snap.node.tolist() == [0, 8, -1]
-    assert snap.distance_m[:2] == pytest.approx([np.hypot(10, 20), np.hypot(10, 10)])
-    assert snap.distance_m[2] == pytest.approx(400.0) and 400.0 > MAX_SNAP_M
-    assert snap.ok.tolist() == [True, True, False]
-
-
-def test_points_do_not_snap_to_small_fragments() -> None:
-    big = _grid(4)  # 16 nodes; plus a 2-node fragment right next to the query point
-    u, v, w = undirected_edges(big)
-    xy = np.r_[big.xy, [[1000.0, 1000.0], [1010.0, 1000.0]]]
-    graph = graph_from_edges(np.arange(18), xy=xy, u=np.r_[u, 16], v=np.r_[v, 17],
-                             length_m=np.r_[w, 10.0], min_component_nodes=5)
-    snap = snap_points(graph, xy=np.array([[1000.0, 990.0]]), max_m=2000.0)
-    assert snap.node.tolist() == [15]  # the grid's corner at (300, 300), not the fragment
 
 
 def test_boundary_distance_is_the_straight_line_to_the_hull() -> None:

@@ -15,12 +15,18 @@ import numpy as np
 from observatory.accessibility.points import (
     Origins,
     Services,
-    centres_from_store,
-    origins_from_store,
-    services_from_store,
+    Snapper,
+    centre_rows,
+    origin_rows,
+    origins_from_rows,
+    service_rows,
+    services_from_rows,
+    snap_rows,
+    snap_to_edges,
 )
 from observatory.accessibility.targets import SEARCH_LIMIT_M, TARGETS, Target
 from observatory.network import MAX_SNAP_M, WalkGraph, distances_from_sources, graph_from_store
+from observatory.snapping import same_edge_walks
 
 
 @dataclass(eq=False)
@@ -36,23 +42,21 @@ class AccessModel:
 
     def with_services(self, services: Services) -> None:
         """Set one target's services and recompute that target's distances only."""
-        ok = services.snap.ok
+        nodes, offsets = services.snap.entries()
         self.services[services.target] = services
         self.node_distances[services.target] = distances_from_sources(
-            self.graph, sources=services.snap.node[ok], offsets_m=services.snap.distance_m[ok],
-            limit_m=self.limit_m)
+            self.graph, sources=nodes, offsets_m=offsets, limit_m=self.limit_m)
 
     def distances(self, target: str, *, origins: Origins | None = None) -> np.ndarray:
         """Metres from each origin to the nearest service (inf: none within the limit).
 
-        The walk counts the origin's snap distance, the network and the service's snap
-        distance; an origin that could not be snapped gets inf.
+        The walk counts the origin's snap distance, the network (from the split of its
+        edge) and the service's snap distance, or runs straight along the edge when the
+        service lies on the same one; an origin that could not be snapped gets inf.
         """
         points = self.origins if origins is None else origins
-        node = points.snap.node
-        out = np.full(points.size, np.inf)
-        ok = node >= 0
-        out[ok] = self.node_distances[target][node[ok]] + points.snap.distance_m[ok]
+        out = np.minimum(points.snap.walks_from(self.node_distances[target]),
+                         same_edge_walks(points.snap, self.services[target].snap))
         out[out > self.limit_m] = np.inf
         return out
 
@@ -60,7 +64,7 @@ class AccessModel:
         """One message per origin or service too far from the network to be snapped."""
         issues = [_origin_issue(self.origins, i) for i in np.flatnonzero(~self.origins.snap.ok)]
         if off := int((~self.centres.snap.ok).sum()):
-            issues.append(f"walk access: {off} cells have no walkable node within "
+            issues.append(f"walk access: {off} cells have no walkable way within "
                           f"{MAX_SNAP_M:.0f} m of their centre; the map shows no walking time "
                           "there (see walk_access_cells.on_network).")
         for services in self.services.values():
@@ -75,27 +79,33 @@ def _origin_issue(origins: Origins, i: int) -> str:
     return (f"walk access: origin {origins.ids[i]} ({origins.kind[i]}, "
             f"{origins.residents[i]:.1f} residents) at lon {origins.lon[i]:.6f}, "
             f"lat {origins.lat[i]:.6f} is {origins.snap.distance_m[i]:.0f} m from the nearest "
-            f"walkable node (limit {MAX_SNAP_M:.0f} m); its residents count as uncertain. "
+            f"walkable way (limit {MAX_SNAP_M:.0f} m); its residents count as uncertain. "
             "Check the building's position or extend the extract's walking network.")
 
 
 def _service_issue(services: Services, i: int) -> str:
     return (f"walk access: service {services.ids[i]} ({services.target}) at lon "
             f"{services.lon[i]:.6f}, lat {services.lat[i]:.6f} is "
-            f"{services.snap.distance_m[i]:.0f} m from the nearest walkable node (limit "
+            f"{services.snap.distance_m[i]:.0f} m from the nearest walkable way (limit "
             f"{MAX_SNAP_M:.0f} m); left out. Check its position in OpenStreetMap or the "
             "extract's walking network.")
 
 
 def model_from_store(con: duckdb.DuckDBPyConnection, *,
-                     targets: tuple[Target, ...] = TARGETS,
-                     limit_m: float = SEARCH_LIMIT_M) -> AccessModel:
-    """Build the graph, snap origins and cell centres, and compute every target."""
+                     targets: tuple[Target, ...] = TARGETS, limit_m: float = SEARCH_LIMIT_M,
+                     snapper: Snapper = snap_to_edges) -> AccessModel:
+    """Build the graph, snap origins, cell centres and services, and compute every target.
+
+    `snapper` places points on the graph (the benchmark passes nearest-node snapping).
+    """
     graph = graph_from_store(con)
-    model = AccessModel(graph=graph, origins=origins_from_store(con, graph=graph),
-                        centres=centres_from_store(con, graph=graph), limit_m=limit_m)
-    for target in targets:
-        services = services_from_store(con, graph=graph, target=target)
-        if services is not None:  # GTFS targets wait for a feed
-            model.with_services(services)
+    origins, centres = origin_rows(con), centre_rows(con)
+    services = {t: rows for t in targets  # GTFS targets wait for a feed
+                if (rows := service_rows(con, t)) is not None}
+    snaps = snap_rows(graph, [origins, centres, *services.values()], snapper=snapper)
+    model = AccessModel(graph=graph, limit_m=limit_m,
+                        origins=origins_from_rows(graph, origins, snap=snaps[0]),
+                        centres=origins_from_rows(graph, centres, snap=snaps[1]))
+    for (target, rows), snap in zip(services.items(), snaps[2:], strict=True):
+        model.with_services(services_from_rows(graph, rows, target=target, snap=snap))
     return model

@@ -8,11 +8,14 @@ separate origin set that gives each cell of the map a walking time.
 
 Parks are polygons the store keeps as one representative point and an area. Their
 access points are that point plus every (snappable) network node inside the circle of
-the park's area around it: a stand-in for the park's edge, entered at distance 0.
+the park's area around it: a stand-in for the park's edge, entered at distance 0. Every
+other point joins the nearest walkable edge (observatory.snapping).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import duckdb
@@ -20,14 +23,8 @@ import h3
 import numpy as np
 
 from observatory.accessibility.targets import Target
-from observatory.network import (
-    NetworkError,
-    Snapped,
-    WalkGraph,
-    boundary_distances,
-    nodes_within,
-    snap_points,
-)
+from observatory.network import NetworkError, WalkGraph, boundary_distances
+from observatory.snapping import Snapped, at_nodes, concat, nodes_within, snap_points
 from observatory.store import table_names
 
 
@@ -86,27 +83,56 @@ FROM population_cells WHERE population > 0 ORDER BY 1
 """
 
 
-def origins_from_store(con: duckdb.DuckDBPyConnection, *, graph: WalkGraph) -> Origins:
+@dataclass(frozen=True)
+class PointRows:
+    """Points read from the store, not yet snapped: columns by name, lon and lat."""
+
+    rows: dict[str, np.ndarray]
+    lon: np.ndarray
+    lat: np.ndarray
+
+
+def origin_rows(con: duckdb.DuckDBPyConnection) -> PointRows:
     """Residents' origins: buildings, else populated cells' centres."""
     tables = set(table_names(con))
     has_buildings = {"building_residents", "osm_buildings"} <= tables
-    rows = con.sql(_ORIGINS_SQL if has_buildings else _NO_BUILDINGS_SQL).fetchnumpy()
-    lon, lat = _fill_centres(np.asarray(rows["h3_cell"], dtype=np.int64),
-                             _floats(rows["lon"]), _floats(rows["lat"]))
-    return _origins(graph, rows, lon=lon, lat=lat)
+    return _with_centres(con.sql(_ORIGINS_SQL if has_buildings else _NO_BUILDINGS_SQL)
+                         .fetchnumpy())
 
 
-def centres_from_store(con: duckdb.DuckDBPyConnection, *, graph: WalkGraph) -> Origins:
+def centre_rows(con: duckdb.DuckDBPyConnection) -> PointRows:
     """The centre of every study or populated cell, with no residents: the map's times."""
-    rows = con.sql(
+    return _with_centres(con.sql(
         "SELECT 'cell/' || h3_hex(h3_cell) AS id, 'map_centre' AS kind, h3_cell, "
         "0.0 AS residents, lon, lat FROM study_cells UNION ALL "
         "SELECT 'cell/' || h3_hex(h3_cell), 'map_centre', h3_cell, 0.0, NULL, NULL "
         "FROM population_cells WHERE h3_cell NOT IN (SELECT h3_cell FROM study_cells) "
-        "ORDER BY h3_cell").fetchnumpy()
+        "ORDER BY h3_cell").fetchnumpy())
+
+
+def _with_centres(rows: dict[str, np.ndarray]) -> PointRows:
     lon, lat = _fill_centres(np.asarray(rows["h3_cell"], dtype=np.int64),
                              _floats(rows["lon"]), _floats(rows["lat"]))
-    return _origins(graph, rows, lon=lon, lat=lat)
+    return PointRows(rows=rows, lon=lon, lat=lat)
+
+
+Snapper = Callable[[WalkGraph, np.ndarray], Snapped]
+
+
+def snap_to_edges(graph: WalkGraph, xy: np.ndarray) -> Snapped:
+    """The default snapper: the nearest point of the nearest walkable edge."""
+    return snap_points(graph, xy=xy)
+
+
+def snap_rows(graph: WalkGraph, parts: list[PointRows], *,
+              snapper: Snapper = snap_to_edges) -> list[Snapped]:
+    """Snap several sets of points in one pass (one search of the edge index)."""
+    sizes = [p.lon.shape[0] for p in parts]
+    lon = np.concatenate([p.lon for p in parts]) if parts else np.zeros(0)
+    lat = np.concatenate([p.lat for p in parts]) if parts else np.zeros(0)
+    snap = snapper(graph, _to_xy(graph, lon, lat))
+    bounds = np.cumsum([0, *sizes])
+    return [snap.take(np.arange(a, b)) for a, b in itertools.pairwise(bounds)]
 
 
 def _floats(column: object) -> np.ndarray:
@@ -121,15 +147,15 @@ def _fill_centres(cells: np.ndarray, lon: np.ndarray,
     return lon, lat
 
 
-def _origins(graph: WalkGraph, rows: dict[str, object], *, lon: np.ndarray,
-             lat: np.ndarray) -> Origins:
-    xy = _to_xy(graph, lon, lat)
-    snap = snap_points(graph, xy=xy)
+def origins_from_rows(graph: WalkGraph, points: PointRows, *, snap: Snapped) -> Origins:
+    """Origins from their rows and where they were snapped."""
+    rows = points.rows
+    xy = _to_xy(graph, points.lon, points.lat)
     within = np.where(snap.ok, boundary_distances(graph, xy=xy), 0.0)
     return Origins(
         ids=np.asarray(rows["id"], dtype=object), kind=np.asarray(rows["kind"], dtype=object),
         h3_cell=np.asarray(rows["h3_cell"], dtype=np.int64),
-        residents=_floats(rows["residents"]), lon=lon, lat=lat, snap=snap,
+        residents=_floats(rows["residents"]), lon=points.lon, lat=points.lat, snap=snap,
         certain_within_m=within,
     )
 
@@ -176,28 +202,33 @@ def _gtfs_rows(con: duckdb.DuckDBPyConnection, target: Target) -> dict[str, np.n
     }).fetchnumpy()
 
 
-def services_from_store(con: duckdb.DuckDBPyConnection, *, graph: WalkGraph,
-                        target: Target) -> Services | None:
-    """The snapped access points of one target's points of interest (None: no such data)."""
+def service_rows(con: duckdb.DuckDBPyConnection, target: Target) -> PointRows | None:
+    """One target's points of interest (`poi_id`, `area_m2`), or None: no such data."""
     if target.source == "gtfs":
         if not _has_gtfs(con):
             return None
         rows = _gtfs_rows(con, target)
-        return services_from_points(graph, target=target.name,
-                                    ids=np.asarray(rows["poi_id"], dtype=object),
-                                    lon=_floats(rows["lon"]), lat=_floats(rows["lat"]))
-    rows = con.sql(
-        "SELECT poi_id, lon, lat, area_m2 FROM osm_pois WHERE category = $category "
-        "AND ($capacity IS NULL OR pt_capacity = $capacity) AND lon IS NOT NULL "
-        "AND lat IS NOT NULL ORDER BY poi_id",
-        params={"category": target.category, "capacity": target.pt_capacity},
-    ).fetchnumpy()
-    ids = np.asarray(rows["poi_id"], dtype=object)
-    lon, lat = _floats(rows["lon"]), _floats(rows["lat"])
-    services = services_from_points(graph, target=target.name, ids=ids, lon=lon, lat=lat)
+    else:
+        rows = con.sql(
+            "SELECT poi_id, lon, lat, area_m2 FROM osm_pois WHERE category = $category "
+            "AND ($capacity IS NULL OR pt_capacity = $capacity) AND lon IS NOT NULL "
+            "AND lat IS NOT NULL ORDER BY poi_id",
+            params={"category": target.category, "capacity": target.pt_capacity},
+        ).fetchnumpy()
+    return PointRows(rows=rows, lon=_floats(rows["lon"]), lat=_floats(rows["lat"]))
+
+
+def services_from_rows(graph: WalkGraph, points: PointRows, *, target: Target,
+                       snap: Snapped) -> Services:
+    """One target's access points from its rows and where they were snapped."""
+    services = Services(target=target.name,
+                        ids=np.asarray(points.rows["poi_id"], dtype=object),
+                        kind=np.full(snap.size, "poi", dtype=object), lon=points.lon,
+                        lat=points.lat, snap=snap, radius_m=np.zeros(snap.size))
     if target.category != "park":
         return services
-    return with_park_area_nodes(services, graph=graph, area_m2=_floats(rows["area_m2"]))
+    return with_park_area_nodes(services, graph=graph,
+                                area_m2=_floats(points.rows["area_m2"]))
 
 
 def services_from_points(graph: WalkGraph, *, target: str, ids: np.ndarray, lon: np.ndarray,
@@ -223,7 +254,6 @@ def with_park_area_nodes(parks: Services, *, graph: WalkGraph,
         target=parks.target, ids=np.r_[parks.ids, parks.ids[park_index]],
         kind=np.r_[parks.kind, np.full(nodes.size, "park_area_node", dtype=object)],
         lon=np.r_[parks.lon, lon], lat=np.r_[parks.lat, lat],
-        snap=Snapped(node=np.r_[parks.snap.node, nodes],
-                     distance_m=np.r_[parks.snap.distance_m, np.zeros(nodes.size)]),
+        snap=concat([parks.snap, at_nodes(nodes, distance_m=np.zeros(nodes.size))]),
         radius_m=np.r_[radius, np.zeros(nodes.size)],
     )

@@ -9,7 +9,9 @@
   centre (for the map, flagged `minutes_certain`) and the residents served, unserved and
   uncertain at `max_minutes`.
 - `walk_access_services`: every access point of every target (a POI's point, or a park's
-  network node within its equal-area `radius_m`), snapped or left out, with `snap_m`.
+  network node within its equal-area `radius_m`), snapped or left out, with `snap_m` and
+  where it joins: `along_m` metres from `from_node_id` on the way segment to `to_node_id`
+  (both the same node for a park's node).
 
 Shares and times at other parameters are plain SQL over `walk_access_origins` (see
 indicators/accessibility/*.sql); `walk_access_cells` is the map at the defaults.
@@ -55,17 +57,20 @@ def origins_frame(model: AccessModel, *, target: str,
 def services_frame(model: AccessModel, *, target: str) -> pl.DataFrame:
     """One target's rows of `walk_access_services`."""
     services = model.services[target]
-    node = services.snap.node
-    ids = np.where(node >= 0, model.graph.node_ids[np.maximum(node, 0)], -1)
+    snap = services.snap
+    ids = model.graph.node_ids
     return pl.DataFrame({
         "poi_id": pl.Series(services.ids.tolist(), dtype=pl.String),
-        "category": pl.Series([target] * len(node), dtype=pl.String),
+        "category": pl.Series([target] * snap.size, dtype=pl.String),
         "access_point": pl.Series(services.kind.tolist(), dtype=pl.String),
         "lon": services.lon, "lat": services.lat,
-        "node_id": pl.Series(ids, dtype=pl.Int64),
-        "snapped": services.snap.ok, "snap_m": services.snap.distance_m,
+        "from_node_id": pl.Series(ids[np.maximum(snap.a, 0)], dtype=pl.Int64),
+        "to_node_id": pl.Series(ids[np.maximum(snap.b, 0)], dtype=pl.Int64),
+        "along_m": snap.along_m,
+        "snapped": snap.ok, "snap_m": snap.distance_m,
         "radius_m": services.radius_m,
-    }).with_columns(pl.when(pl.col("snapped")).then(pl.col("node_id")).alias("node_id"))
+    }).with_columns(pl.when(pl.col("snapped")).then(pl.col(c)).alias(c)
+                    for c in ("from_node_id", "to_node_id", "along_m"))
 
 
 _CELLS_SQL = """

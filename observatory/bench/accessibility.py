@@ -26,9 +26,15 @@ from observatory.network import (
     boundary_distances,
     distances_from_sources,
     graph_from_edges,
-    nodes_within,
-    snap_points,
     undirected_edges,
+)
+from observatory.snapping import (
+    Snapped,
+    at_nodes,
+    concat,
+    nodes_within,
+    same_edge_walks,
+    snap_points,
 )
 
 if TYPE_CHECKING:  # networkx and the store stay out of the child process that runs ours
@@ -142,8 +148,8 @@ def ours(base: Base, *, nodes: int, limit_m: float) -> dict[str, Any]:
     distances, certain = {}, {}
     for target in sources:
         distances[target] = _search(graph, sources[target], limit_m=limit_m)
-        at_origins = np.where(origin_snap.ok, distances[target][np.maximum(origin_snap.node, 0)]
-                              + origin_snap.distance_m, np.inf)
+        at_origins = np.minimum(origin_snap.walks_from(distances[target]),
+                                same_edge_walks(origin_snap, sources[target]))
         certain[target] = int((at_origins <= np.minimum(limit_m, certain_within)).sum())
     done = time.perf_counter()
     return {
@@ -156,19 +162,15 @@ def ours(base: Base, *, nodes: int, limit_m: float) -> dict[str, Any]:
     }
 
 
-def _access_points(graph: WalkGraph, xy: np.ndarray, *,
-                   radius_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _access_points(graph: WalkGraph, xy: np.ndarray, *, radius_m: np.ndarray) -> Snapped:
     """Snapped services plus, for parks, the nodes within their radius (as in production)."""
-    snap = snap_points(graph, xy=xy)
     _, inside = nodes_within(graph, xy=xy, radius_m=radius_m)
-    return (np.r_[snap.node[snap.ok], inside], np.r_[snap.distance_m[snap.ok],
-                                                     np.zeros(inside.size)])
+    return concat([snap_points(graph, xy=xy), at_nodes(inside, distance_m=np.zeros(inside.size))])
 
 
-def _search(graph: WalkGraph, source: tuple[np.ndarray, np.ndarray], *,
-            limit_m: float) -> np.ndarray:
-    return distances_from_sources(graph, sources=source[0], offsets_m=source[1],
-                                  limit_m=limit_m)
+def _search(graph: WalkGraph, source: Snapped, *, limit_m: float) -> np.ndarray:
+    nodes, offsets = source.entries()
+    return distances_from_sources(graph, sources=nodes, offsets_m=offsets, limit_m=limit_m)
 
 
 def networkx_graph(u: np.ndarray, v: np.ndarray, length: np.ndarray, *, n: int) -> nx.Graph:
@@ -250,9 +252,7 @@ def helsinki_check(model: AccessModel) -> dict[str, Any]:
     graph = networkx_graph(u, v, length, n=model.graph.n_nodes)
     worst, mismatch = 0.0, 0
     for target, services in model.services.items():
-        ok = services.snap.ok
-        theirs = networkx_distances(graph, (services.snap.node[ok], services.snap.distance_m[ok]),
-                                    limit_m=model.limit_m)
+        theirs = networkx_distances(graph, services.snap.entries(), limit_m=model.limit_m)
         diff, one_sided = compare(model.node_distances[target], theirs, limit_m=model.limit_m)
         worst, mismatch = max(worst, diff), mismatch + one_sided
     return {"nodes": model.graph.n_nodes, "edges": model.graph.n_edges,
@@ -271,7 +271,7 @@ def _networkx_run(base: Base, mine: dict[str, Any], *, nodes: int,
     seconds, worst, mismatch = 0.0, 0.0, 0
     for target, source in mine["sources"].items():
         begin = time.perf_counter()
-        theirs = networkx_distances(theirs_graph, source, limit_m=limit_m)
+        theirs = networkx_distances(theirs_graph, source.entries(), limit_m=limit_m)
         seconds += time.perf_counter() - begin
         diff, one_sided = compare(mine["distances"][target], theirs,
                                   limit_m=limit_m)
