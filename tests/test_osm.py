@@ -33,7 +33,22 @@ def test_golden_counts(helsinki_store: Path) -> None:
     (nodes, edges, buildings, cells), = _rows(helsinki_store, """
         SELECT (SELECT count(*) FROM osm_nodes), (SELECT count(*) FROM osm_edges),
                (SELECT count(*) FROM osm_buildings), (SELECT count(*) FROM study_cells)""")
-    assert (nodes, edges, buildings, cells) == (5559, 6363, 486, 160)
+    assert (nodes, edges, buildings, cells) == (6948, 8484, 486, 160)
+
+
+def test_the_walking_graph_follows_the_tag_rule(helsinki_store: Path) -> None:
+    """Cycleways that allow feet and platforms are in; every node belongs to an edge."""
+    ways = dict(_rows(helsinki_store, "SELECT highway, count(DISTINCT way_id) FROM osm_edges "
+                      "GROUP BY 1"))
+    assert ways["cycleway"] == 85  # the extract's cycleways tagged foot=yes or designated
+    assert ways["platform"] == 104  # highway=platform, railway=platform, public_transport=…
+    assert "motorway" not in ways
+    (orphans, underground), = _rows(helsinki_store, """
+        SELECT (SELECT count(*) FROM osm_nodes WHERE node_id NOT IN
+                    (SELECT u FROM osm_edges UNION SELECT v FROM osm_edges)),
+               (SELECT count(DISTINCT way_id) FROM osm_edges WHERE NOT ground_level)""")
+    assert orphans == 0
+    assert underground == 262  # tunnels, other layers, indoor corridors
 
 
 def test_golden_population(helsinki_store: Path) -> None:
