@@ -140,3 +140,17 @@ def test_a_public_deployment_ignores_role_choices(
     assert all(s.key != "role" for s in at.selectbox)  # no switcher is offered
     assert at.session_state["role"] == "public"
     assert INTERNAL_LABEL not in _text(at)
+
+
+def test_about_page_publishes_the_walking_method_and_what_changed(
+        ui_store: Path, app_script: Path) -> None:
+    at = _open(app_script, Role.PUBLIC, next(e for e in page_entries(Role.PUBLIC)
+                                             if e.url_path == "about"))
+    assert not at.exception, [e.value for e in at.exception]
+    text = _text(at)
+    assert "nearest point of the nearest walkable way" in text
+    assert "cycleways tagged foot=yes" in text and "foot=no or foot=private" in text
+    assert "What changed on 2026-12-01, and why." in text
+    table = next(df.value for df in at.dataframe if "before_4_8_kmh" in df.value.columns)
+    assert table.shape[0] == 8
+    assert (table["after_4_8_kmh"] >= table["before_4_8_kmh"]).all()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 
+from observatory.accessibility.history import CHANGES, MethodChange
 from observatory.accessibility.model import AccessModel, model_from_store
 from observatory.accessibility.points import Origins, Services, services_from_points
 from observatory.accessibility.tables import TABLES, write_walk_access
@@ -31,18 +32,21 @@ from observatory.network import MAX_SNAP_M, MIN_COMPONENT_NODES
 from observatory.store import SourceRecord, inputs_as_of
 
 __all__ = [
-    "FUNCTIONS", "MAX_MINUTES", "SEARCH_LIMIT_M", "SLOW_WALK_SPEED_KMH", "SOURCE_ID",
-    "TABLES", "TARGETS", "TARGET_NAMES", "WALK_SPEED_KMH", "AccessModel", "Origins",
-    "Services", "compute_walk_access", "model_from_store", "services_from_points",
-    "uncertain_companion", "write_walk_access",
+    "CHANGES", "FUNCTIONS", "MAX_MINUTES", "METHOD_TEXT", "SEARCH_LIMIT_M",
+    "SLOW_WALK_SPEED_KMH", "SOURCE_ID", "TABLES", "TARGETS", "TARGET_NAMES", "WALK_SPEED_KMH",
+    "AccessModel", "MethodChange", "Origins", "Services", "compute_walk_access",
+    "model_from_store", "services_from_points", "uncertain_companion", "write_walk_access",
 ]
 
 METHOD_TEXT = (
-    "Shortest walks on the OpenStreetMap walking network (every way walkable both ways), "
-    f"one multi-source Dijkstra search per service target up to {SEARCH_LIMIT_M:.0f} m. "
-    "Residential buildings (weighted by residents), cell centres and services join the "
-    f"nearest network node (of a component of at least {MIN_COMPONENT_NODES} nodes) within "
-    f"{MAX_SNAP_M:.0f} m and the straight-line snap distances count in the walk. Parks "
+    "Shortest walks on the OpenStreetMap walking network (every way walkable both ways; "
+    "which ways are walkable follows one tag rule, below), one multi-source Dijkstra "
+    f"search per service target up to {SEARCH_LIMIT_M:.0f} m. Residential buildings "
+    "(weighted by residents), cell centres and services join the nearest point of the "
+    "nearest walkable way within "
+    f"{MAX_SNAP_M:.0f} m, at ground level before tunnels, other layers and indoor ways, "
+    f"on a component of at least {MIN_COMPONENT_NODES} nodes; the way is split there and "
+    "the straight-line snap distance counts in the walk. Parks "
     "enter at their representative point or at any network node inside the circle of "
     "their area around it. A resident served within a cutoff is served whatever lies "
     "beyond the extract; one not served, or a walking time, is certain only when the "

@@ -294,6 +294,11 @@ def population_method() -> str:
     return METHOD_TEXT
 
 
+def walking_method() -> views.WalkingMethod:
+    """How walks are computed: the method, the walkable-ways rule and what changed."""
+    return views.walking_method()
+
+
 @st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
 def _streets(ctx: Context) -> pl.DataFrame:
     with _cursor(ctx) as con:

@@ -26,7 +26,13 @@ from observatory.ui.colours import (
     format_value,
     legend_labels,
 )
-from observatory.views import CellMap, IndicatorSummary, Methodology, Provenance
+from observatory.views import (
+    CellMap,
+    IndicatorSummary,
+    Methodology,
+    Provenance,
+    WalkingMethod,
+)
 
 # Average H3 cell edge length per resolution, for the resolution picker.
 EDGE_LENGTH = {7: "1.2 km", 8: "460 m", 9: "175 m", 10: "65 m"}
@@ -424,3 +430,19 @@ def service_performance(frame: pl.DataFrame) -> None:
                  horizontal=True, x_label="service", y_label="days",
                  height=max(220, 40 * latest.height + 80))
     table_behind(frame, label="Table behind the chart: every service and year")
+
+
+def walking_method_block(method: WalkingMethod) -> None:
+    """How walks are computed: the method, the walkable-ways rule and what changed, why."""
+    st.markdown(method.text)
+    st.markdown("**Which ways are walkable** (one rule, `observatory/walkable.py`):")
+    st.markdown("\n".join(f"- {line}" for line in method.rules))
+    for change in method.changes:
+        st.markdown(f"**What changed on {change.date}, and why.** {change.what} {change.why}")
+        st.caption("Residents of the embedded central-Helsinki extract within 15 minutes' "
+                   "walk, with the method before and after the change (modelled residents).")
+        config = {c: st.column_config.NumberColumn(
+            c.replace("_4_8_kmh", " (4.8 km/h)").replace("_3_6_kmh", " (3.6 km/h)"),
+            format="%+d" if c.startswith("change") else "localized")
+            for c in change.residents.columns if c != "service"}
+        st.dataframe(change.residents, hide_index=True, width="stretch", column_config=config)

@@ -41,16 +41,15 @@ from observatory.views.provenance import provenance_for_tables
 from observatory.views.registry_status import registry_status
 from observatory.views.services import service_performance
 from observatory.views.snapshots import snapshot_caption, snapshots_table
+from observatory.views.walking import ChangeNote, WalkingMethod, walking_method
 
 __all__ = [
-    "MAX_MAP_CELLS", "CellMap", "IndicatorSummary", "Methodology", "Provenance", "SourceRef",
-    "TargetStatus", "available_periods", "available_resolutions", "choose_resolution",
-    "coverage_resolutions",
-    "dataset_catalogue", "dataset_cells", "headline_scorecard", "indicator_catalogue",
-    "indicator_cells", "indicator_methodology", "indicator_summary", "map_resolutions",
-    "mappable_tables", "poi_counts_by_cell", "provenance_for_tables", "ranked_cells",
-    "registry_status", "service_performance", "snapshot_caption", "snapshots_table",
-    "sources_catalogue", "street_context",
-    "suppress_small_cells",
-    "visible_spec", "visible_specs",
+    "MAX_MAP_CELLS", "CellMap", "ChangeNote", "IndicatorSummary", "Methodology", "Provenance",
+    "SourceRef", "TargetStatus", "WalkingMethod", "available_periods", "available_resolutions",
+    "choose_resolution", "coverage_resolutions", "dataset_catalogue", "dataset_cells",
+    "headline_scorecard", "indicator_catalogue", "indicator_cells", "indicator_methodology",
+    "indicator_summary", "map_resolutions", "mappable_tables", "poi_counts_by_cell",
+    "provenance_for_tables", "ranked_cells", "registry_status", "service_performance",
+    "snapshot_caption", "snapshots_table", "sources_catalogue", "street_context",
+    "suppress_small_cells", "visible_spec", "visible_specs", "walking_method",
 ]

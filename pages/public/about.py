@@ -19,6 +19,9 @@ st.markdown(
     "contributors, available under the Open Database Licence (ODbL 1.0). Figures derived "
     "from it are shared under the same licence.")
 
+st.header("How walks are computed")
+widgets.walking_method_block(loaders.walking_method())
+
 st.header("Residents are modelled, not counted")
 st.markdown(loaders.population_method())
 
