@@ -150,6 +150,8 @@ class EdgeIndex:
     point_node: np.ndarray
     cut_edge: np.ndarray
     tree: cKDTree | None
+    x: np.ndarray  # the nodes' coordinates, one contiguous array each
+    y: np.ndarray
 
     @property
     def n_node_points(self) -> int:
@@ -201,7 +203,8 @@ def _build_index(graph: WalkGraph) -> EdgeIndex:
             else None)
     return EdgeIndex(graph=graph, u=u, v=v, keys=keys, length_m=length, ground=ground,
                      long=long & allowed[u], point_node=point_node, cut_edge=cut_edge,
-                     tree=tree)
+                     tree=tree, x=np.ascontiguousarray(xy[:, 0]),
+                     y=np.ascontiguousarray(xy[:, 1]))
 
 
 def _entry_edges(graph: WalkGraph, u: np.ndarray, v: np.ndarray,
@@ -289,8 +292,17 @@ def _candidates(index: EdgeIndex, points: np.ndarray, *,
 
 
 def _distance(index: EdgeIndex, p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Straight-line metres from p to the segments from node a to node b."""
-    return _project(p, index.graph.xy[a], index.graph.xy[b])[1]
+    """Straight-line metres from points p (one per segment) to the segments a -> b."""
+    x, y = index.x, index.y
+    ax, ay = x[a], y[a]
+    dx, dy = x[b] - ax, y[b] - ay
+    px, py = p[..., 0] - ax, p[..., 1] - ay
+    norm = dx * dx + dy * dy
+    t = (px * dx + py * dy) / np.where(norm > 0, norm, 1.0)
+    np.clip(t, 0.0, 1.0, out=t)
+    px -= t * dx
+    py -= t * dy
+    return np.sqrt(px * px + py * py)
 
 
 def _project(p: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -331,7 +343,7 @@ def _k_nearest(index: EdgeIndex, xy: np.ndarray, *, ground_only: bool, k: int,
     m = xy.shape[0]
     k = min(k, index.tree.n)
     reach = min(max_m, 1e12) + PIECE_M
-    centre_d, found = index.tree.query(xy, k=k, distance_upper_bound=reach)
+    centre_d, found = index.tree.query(xy, k=k, distance_upper_bound=reach, workers=-1)
     centre_d, found = centre_d.reshape(m, k), found.reshape(m, k)
     hit = np.flatnonzero(found.ravel() < index.tree.n)
     pos, a, b = _candidates(index, found.ravel()[hit], ground_only=ground_only)

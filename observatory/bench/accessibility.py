@@ -11,6 +11,7 @@ node's distance is compared.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import resource
 import sys
@@ -141,9 +142,8 @@ def ours(base: Base, *, nodes: int, limit_m: float) -> dict[str, Any]:
                              length_m=tiled.length, min_component_nodes=MIN_COMPONENT_NODES)
     graph.core  # noqa: B018 - the contraction is part of building the graph
     built = time.perf_counter()
-    origin_snap = snap_points(graph, xy=origins)
+    origin_snap, sources = _snap_all(graph, origins, services, radius)
     certain_within = boundary_distances(graph, xy=origins)
-    sources = {t: _access_points(graph, p, radius_m=radius[t]) for t, p in services.items()}
     snap_done = time.perf_counter()
     distances, certain = {}, {}
     for target in sources:
@@ -162,10 +162,19 @@ def ours(base: Base, *, nodes: int, limit_m: float) -> dict[str, Any]:
     }
 
 
-def _access_points(graph: WalkGraph, xy: np.ndarray, *, radius_m: np.ndarray) -> Snapped:
-    """Snapped services plus, for parks, the nodes within their radius (as in production)."""
-    _, inside = nodes_within(graph, xy=xy, radius_m=radius_m)
-    return concat([snap_points(graph, xy=xy), at_nodes(inside, distance_m=np.zeros(inside.size))])
+def _snap_all(graph: WalkGraph, origins: np.ndarray, services: dict[str, np.ndarray],
+              radius: dict[str, np.ndarray]) -> tuple[Snapped, dict[str, Snapped]]:
+    """Origins and every target's services snapped in one pass (as `model_from_store`
+    does), plus, for parks, the nodes within their radius."""
+    parts = [origins, *services.values()]
+    snap = snap_points(graph, xy=np.concatenate(parts))
+    bounds = np.cumsum([0, *(p.shape[0] for p in parts)])
+    pieces = [snap.take(slice(a, b)) for a, b in itertools.pairwise(bounds)]
+    sources = {}
+    for (target, xy), piece in zip(services.items(), pieces[1:], strict=True):
+        _, inside = nodes_within(graph, xy=xy, radius_m=radius[target])
+        sources[target] = concat([piece, at_nodes(inside, distance_m=np.zeros(inside.size))])
+    return pieces[0], sources
 
 
 def _search(graph: WalkGraph, source: Snapped, *, limit_m: float) -> np.ndarray:
