@@ -73,6 +73,8 @@ class ValhallaMatrix:
     source_snap_m: np.ndarray
     target_snap_m: np.ndarray
     tiles_reused: bool
+    source_at: np.ndarray  # (n, 2) lon, lat where each source was snapped (NaN: not)
+    source_in_tunnel: np.ndarray  # bool: that place is on a tunnel's edge
 
 
 # --- the executables ---------------------------------------------------------------------
@@ -281,7 +283,7 @@ def valhalla_matrix(pbf: Path, *, sources: np.ndarray, targets: np.ndarray,
     built = float(_read_json(workdir / "stamp.json")["seconds_to_build"])
     started = time.perf_counter()
     service = _Service(_executable(home, "valhalla_service"), config, max_snap_m=max_snap_m)
-    snapped = service.locate(np.vstack([src, tgt]))
+    snapped, tunnel = service.locate(np.vstack([src, tgt]))
     src_at, tgt_at = snapped[: len(src)], snapped[len(src):]
     distance_m, seconds = service.matrix(
         src, tgt, costing=_costing(speed_kmh, shortest=shortest),
@@ -292,7 +294,7 @@ def valhalla_matrix(pbf: Path, *, sources: np.ndarray, targets: np.ndarray,
         distance_m=distance_m, minutes=seconds / 60.0,
         seconds_to_build=built, seconds_to_route=routed,
         source_snap_m=_haversine_m(src, src_at), target_snap_m=_haversine_m(tgt, tgt_at),
-        tiles_reused=reused,
+        tiles_reused=reused, source_at=src_at, source_in_tunnel=tunnel[: len(src)],
     )
 
 
@@ -335,18 +337,21 @@ class _Service:
     def __init__(self, executable: Path, config: Path, *, max_snap_m: float | None) -> None:
         self.executable, self.config, self.max_snap_m = executable, config, max_snap_m
 
-    def locate(self, lonlat: np.ndarray) -> np.ndarray:
-        """Where Valhalla snaps each point (lon, lat), NaN where it cannot."""
+    def locate(self, lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where Valhalla snaps each point (lon, lat; NaN where it cannot), and whether
+        onto a tunnel."""
         out = np.full((len(lonlat), 2), np.nan)
+        tunnel = np.zeros(len(lonlat), dtype=bool)
         if len(lonlat) == 0:
-            return out
+            return out, tunnel
         answer = self._ask("locate", {"locations": self._locations(lonlat),
-                                      "costing": "pedestrian"})
+                                      "costing": "pedestrian", "verbose": True})
         for i, found in enumerate(answer):
             if found.get("edges"):
                 edge = found["edges"][0]
                 out[i] = edge["correlated_lon"], edge["correlated_lat"]
-        return out
+                tunnel[i] = bool((edge.get("edge") or {}).get("tunnel"))
+        return out, tunnel
 
     def matrix(self, sources: np.ndarray, targets: np.ndarray, *, costing: dict[str, Any],
                rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
