@@ -29,6 +29,7 @@ CONNECTOR_API = {
     "h3grid",
     "settings",
     "service_categories",
+    "walkable",  # the walkable-ways rule the OSM connector applies
     "districts",
 }
 
