@@ -30,6 +30,7 @@ CONNECTOR_API = {
     "settings",
     "service_categories",
     "walkable",  # the walkable-ways rule the OSM connector applies
+    "timeparse",  # the one rule for reading times
     "districts",
 }
 
