@@ -7,7 +7,9 @@ load. Tables (the contract other modules read):
 - `indicator_forecasts`: future periods (step 1 = the first), mean and 80/95 % limits, and
   for whole-area series a step 0: the latest observed period forecast from the ones before;
 - `indicator_backtests`: the chosen model, its MASE against the naive forecast and the
-  interval coverage in a rolling-origin backtest (NULL when the series is too short);
+  interval coverage in a rolling-origin backtest (NULL when the series is too short), and
+  how many missing periods were filled before fitting, by which method (the note says so
+  in words);
 - `indicator_status`: the probability of meeting the declared target and its status.
 
 Choice of series: each indicator is forecast on its own periods (yearly in the demo). A
@@ -15,6 +17,11 @@ seasonal model is tried where those periods are sub-annual (`YYYY-MM`, `YYYY-Qn`
 yearly air-quality figures (exceedance counts, population-weighted means with a 75 %
 completeness rule) are not sums of monthly ones, so they are not modelled from monthly
 readings: that would forecast a different quantity than the one officials are shown.
+
+Missing periods (a period without a value between the first and the last) are filled by
+the same rule as the forecast command's (observatory.forecasting.gaps.fill_gaps: at most
+10 % of the periods, no run longer than max(3, one season)); a longer gap leaves the series
+without a forecast, and the reason names the gap.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from threadpoolctl import threadpool_limits
 
 from observatory.connectors import Progress, silent_progress
 from observatory.districts import build_crosswalk, district_series_sql, districts_from_osm
+from observatory.forecasting.gaps import Filled, GapError, fill_gaps
 from observatory.forecasting.models import MIN_FORECAST, forecast_series, quantile
 from observatory.registry import Registry
 from observatory.registry.spec import IndicatorSpec
@@ -52,6 +60,10 @@ from observatory.targets import (
 DEFAULT_HORIZON_YEARS = 5
 MAX_HORIZON_YEARS = 15
 PARALLEL_FROM = 400  # series; below this a process pool costs more than it saves
+# Columns added since the first schema: an append on an older store adds them first.
+ADDED_COLUMNS = ("ALTER TABLE indicator_backtests ADD COLUMN IF NOT EXISTS filled_points "
+                 "INTEGER", "ALTER TABLE indicator_backtests ADD COLUMN IF NOT EXISTS "
+                 "fill_method VARCHAR")
 TABLES_SQL = (
     """CREATE OR REPLACE TABLE indicator_series (
         indicator VARCHAR, area_kind VARCHAR, area_id VARCHAR, area_name VARCHAR,
@@ -62,7 +74,8 @@ TABLES_SQL = (
         computed_at TIMESTAMPTZ)""",
     """CREATE OR REPLACE TABLE indicator_backtests (
         indicator VARCHAR, area_kind VARCHAR, area_id VARCHAR, model VARCHAR, mase DOUBLE,
-        coverage80 DOUBLE, coverage95 DOUBLE, holdout INTEGER, note VARCHAR)""",
+        coverage80 DOUBLE, coverage95 DOUBLE, holdout INTEGER, note VARCHAR,
+        filled_points INTEGER, fill_method VARCHAR)""",
     """CREATE OR REPLACE TABLE indicator_status (
         indicator VARCHAR, area_kind VARCHAR, area_id VARCHAR, target_value DOUBLE,
         target_by DATE, probability DOUBLE, status VARCHAR, thresholds VARCHAR,
@@ -97,6 +110,8 @@ def forecast_step(con: duckdb.DuckDBPyConnection, registry: Registry, *,
             con.execute(statement)
     else:
         specs = [spec for spec in specs if spec.name in set(names)]
+        for statement in ADDED_COLUMNS:
+            con.execute(statement)
         for table in ("indicator_series", "indicator_forecasts", "indicator_backtests",
                       "indicator_status"):
             con.execute(f"DELETE FROM {table} WHERE indicator IN (SELECT unnest($n))",
@@ -182,10 +197,20 @@ def _no_forecast_reason(job: SeriesJob, kind: PeriodKind | None) -> str | None:
     if len(job.periods) < MIN_FORECAST:
         return (f"only {len(job.periods)} periods ({', '.join(job.periods)}): at least "
                 f"{MIN_FORECAST} are needed to estimate a forecast interval")
-    indices = [period_index(p) for p in job.periods]
-    if any(b - a != 1 for a, b in zip(indices, indices[1:], strict=False)):
-        return f"periods {', '.join(job.periods)} are not consecutive"
     return None
+
+
+def filled_history(job: SeriesJob, kind: PeriodKind) -> tuple[Filled | None, str | None]:
+    """The job's values on every period from its first to its last, missing ones filled
+    by `fill_gaps`; or None and why not (the gap that is too long, or too many)."""
+    first, last = period_index(job.periods[0]), period_index(job.periods[-1])
+    values = np.full(last - first + 1, np.nan)
+    values[[period_index(p) - first for p in job.periods]] = job.values
+    labels = [period_from_index(i, kind=kind) for i in range(first, last + 1)]
+    try:
+        return fill_gaps(values, labels=labels, season=kind.per_year, unit="periods"), None
+    except GapError as exc:
+        return None, f"{exc}: too much to fill, so no forecast"
 
 
 def _horizon(job: SeriesJob, kind: PeriodKind) -> int:
@@ -196,13 +221,13 @@ def _horizon(job: SeriesJob, kind: PeriodKind) -> int:
     return min(steps, MAX_HORIZON_YEARS * kind.per_year)
 
 
-def _latest_check(job: SeriesJob, kind: PeriodKind) -> list[tuple]:
+def _latest_check(job: SeriesJob, kind: PeriodKind, values: np.ndarray) -> list[tuple]:
     """Step 0: the forecast of the latest observed period from the periods before it, so
     that the anomaly alert can ask whether the latest value fell outside its interval.
     Whole-area series only (one more fit each), and only with enough history."""
-    if job.area_kind != "whole" or len(job.values) <= MIN_FORECAST:
+    if job.area_kind != "whole" or len(values) <= MIN_FORECAST:
         return []
-    check = forecast_series(np.array(job.values[:-1]), horizon=1, season=kind.per_year)
+    check = forecast_series(values[:-1], horizon=1, season=kind.per_year)
     if check is None:
         return []
     (lo80,), (hi80,) = check.bounds(80)
@@ -217,13 +242,15 @@ def forecast_job(job: SeriesJob) -> dict[str, list]:
     out: dict[str, list] = {"forecasts": [], "backtests": [], "status": []}
     kind = period_kind(job.periods[0])
     reason = _no_forecast_reason(job, kind)
-    result = None
+    result, filled = None, None
     if reason is None and kind is not None:
+        filled, reason = filled_history(job, kind)
+    if filled is not None and kind is not None:
         horizon = _horizon(job, kind)
-        result = forecast_series(np.array(job.values), horizon=horizon, season=kind.per_year)
+        result = forecast_series(filled.values, horizon=horizon, season=kind.per_year)
     key = (job.indicator, job.area_kind, job.area_id)
-    if result is None or kind is None:
-        out["backtests"].append((*key, None, None, None, None, 0, reason))
+    if result is None or kind is None or filled is None:
+        out["backtests"].append((*key, None, None, None, None, 0, reason, 0, None))
         out["status"].append(_status_row(job, key, None, reason=reason))
         return out
     lo80, hi80 = result.bounds(80)
@@ -233,11 +260,12 @@ def forecast_job(job: SeriesJob) -> dict[str, list]:
         out["forecasts"].append((*key, period_from_index(last + step + 1, kind=kind), step + 1,
                                  *(float(a[step]) for a in (result.mean, lo80, hi80, lo95,
                                                             hi95)), result.model))
-    out["forecasts"] += _latest_check(job, kind)
+    out["forecasts"] += _latest_check(job, kind, filled.values)
     bt = result.backtest
+    note = "; ".join(t for t in (result.note, filled.sentence(unit="periods")) if t)
     out["backtests"].append((*key, result.model, bt.mase if bt else None,
                              bt.coverage80 if bt else None, bt.coverage95 if bt else None,
-                             bt.points if bt else 0, result.note))
+                             bt.points if bt else 0, note, filled.count, filled.method))
     out["status"].append(_status_row(job, key, (result, kind), reason=None))
     return out
 
@@ -279,7 +307,7 @@ def write_outputs(con: duckdb.DuckDBPyConnection, outputs: list[dict[str, list]]
         "forecasts": ["indicator", "area_kind", "area_id", "period", "step", "mean", "lo80",
                       "hi80", "lo95", "hi95", "model"],
         "backtests": ["indicator", "area_kind", "area_id", "model", "mase", "coverage80",
-                      "coverage95", "holdout", "note"],
+                      "coverage95", "holdout", "note", "filled_points", "fill_method"],
         "status": ["indicator", "area_kind", "area_id", "target_value", "target_by",
                    "probability", "status", "thresholds", "reason"],
     }
