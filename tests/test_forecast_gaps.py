@@ -193,3 +193,20 @@ def test_an_older_store_gains_the_fill_columns() -> None:
         con.execute(statement)
     columns = [r[0] for r in con.execute("DESCRIBE indicator_backtests").fetchall()]
     assert columns[-2:] == ["filled_points", "fill_method"]
+
+
+def test_the_pages_read_the_fill_count_also_from_older_stores() -> None:
+    from observatory.views.trends import _filled
+
+    con = duckdb.connect()
+    for statement in TABLES_SQL:
+        con.execute(statement)
+    write_outputs(con, [forecast_job(_job(["2010", "2011", "2013", "2014", "2015"],
+                                          [1.0, 2.0, 4.0, 5.0, 6.0]))])
+    assert con.execute(f"SELECT {_filled(con)} FROM indicator_backtests").fetchall() == [
+        (1, LINEAR)]
+    old = duckdb.connect()
+    old.execute("CREATE TABLE indicator_backtests (indicator VARCHAR, note VARCHAR)")
+    old.execute("INSERT INTO indicator_backtests VALUES ('x', 'n')")
+    assert old.execute(f"SELECT {_filled(old)} FROM indicator_backtests").fetchall() == [
+        (0, None)]

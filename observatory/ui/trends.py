@@ -233,6 +233,10 @@ def status_note(trend: views.Trend) -> None:
         st.caption(str(status["reason"]))
     if trend.backtest.get("note"):
         st.caption(f"Model: {trend.backtest.get('model') or 'none'} — {trend.backtest['note']}")
+    if filled := trend.backtest.get("filled_points"):
+        st.caption(f":orange-badge[{filled} missing period{'s' if filled != 1 else ''} filled "
+                   f"by {trend.backtest.get('fill_method') or 'interpolation'} before "
+                   "forecasting]")
 
 
 def district_ranking(frame: pl.DataFrame, *, unit_label: str, direction: str) -> None:

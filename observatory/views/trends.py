@@ -102,8 +102,9 @@ def indicator_trend(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role:
                      "AND step >= 1 ORDER BY step", params)  # step 0 checks the latest value
     status = _rows(con, "SELECT target_value, target_by, probability, status, thresholds, "
                    "reason FROM indicator_status WHERE indicator = $n AND area_id = $a", params)
-    backtest = _rows(con, "SELECT model, mase, coverage80, coverage95, holdout, note "
-                     "FROM indicator_backtests WHERE indicator = $n AND area_id = $a", params)
+    backtest = _rows(con, "SELECT model, mase, coverage80, coverage95, holdout, note, "
+                     f"{_filled(con)} FROM indicator_backtests WHERE indicator = $n AND "
+                     "area_id = $a", params)
     area = history["area_name"][0] if history.height else "Whole area"
     return Trend(
         name=spec.name, label=spec.label_in("en"), area_name=area,
@@ -196,13 +197,23 @@ def _verdict(direction: str, change: float | None) -> str:
     return "better" if better else "worse"
 
 
+def _filled(con: duckdb.DuckDBPyConnection) -> str:
+    """The fill columns of indicator_backtests (a store built before gaps were filled
+    has none: read as nothing filled)."""
+    has = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                      "'indicator_backtests' AND column_name = 'filled_points'").fetchall()
+    return ("coalesce(filled_points, 0) AS filled_points, fill_method" if has[0][0]
+            else "0 AS filled_points, NULL::VARCHAR AS fill_method")
+
+
 def forecast_backtests(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                        role: Role) -> pl.DataFrame:
     """Every visible indicator's whole-area forecast: model, MASE, coverage, status, note."""
     names = [s.spec.name for s in visible_specs(registry, role=role)]
-    return _rows(con, """
+    return _rows(con, f"""
         SELECT b.indicator, b.model, b.mase, b.coverage80, b.coverage95,
                b.holdout AS backtest_points, t.status, t.probability, b.note, t.reason,
+               {_filled(con)},
                (SELECT count(*) FROM indicator_series s WHERE s.indicator = b.indicator
                 AND s.area_kind = 'whole') AS periods
         FROM indicator_backtests b JOIN indicator_status t USING (indicator, area_kind, area_id)
