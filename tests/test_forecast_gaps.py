@@ -201,8 +201,8 @@ def test_the_pages_read_the_fill_count_also_from_older_stores() -> None:
     con = duckdb.connect()
     for statement in TABLES_SQL:
         con.execute(statement)
-    write_outputs(con, [forecast_job(_job(["2010", "2011", "2013", "2014", "2015"],
-                                          [1.0, 2.0, 4.0, 5.0, 6.0]))])
+    periods = [str(y) for y in range(2010, 2025) if y != 2017]
+    write_outputs(con, [forecast_job(_job(periods, [float(p) - 2000 for p in periods]))])
     assert con.execute(f"SELECT {_filled(con)} FROM indicator_backtests").fetchall() == [
         (1, LINEAR)]
     old = duckdb.connect()
