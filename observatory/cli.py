@@ -1,6 +1,11 @@
 """`observatory ...`: build, ingest, validate, compute, list and serve.
 
 Exit codes: 0 success; 2 bad input (a message, no traceback); 1 internal error.
+
+Building the parser imports no heavy library (Polars, DuckDB, NumPy, SQLAlchemy...): the
+command modules import them inside the handlers, and `ingest`'s subcommands (one per
+installed connector) are added when `ingest` itself is parsed, since listing connectors
+loads their modules. tests/test_cli_speed.py holds the import-time budget.
 """
 
 from __future__ import annotations
@@ -17,12 +22,34 @@ from observatory import commands
 from observatory.errors import InputError
 
 Handler = Callable[[argparse.Namespace], int]
+Fill = Callable[[argparse.ArgumentParser], None]
 # Modules that add their own commands: each has `add_commands(sub)`, where `sub` is the
 # top-level subparsers action; their handlers take the parsed arguments and return the
 # exit code, and raise InputError for bad input like every other command.
 COMMAND_MODULES: tuple[str, ...] = ("observatory.cli_forecast", "observatory.cli_publish",
                                     "observatory.cli_alerts", "observatory.cli_operations",
                                     "observatory.cli_travel")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that completes itself (`fill`) the first time it is used."""
+
+    fill: Fill | None = None
+
+    def _filled(self) -> None:
+        fill, self.fill = self.fill, None
+        if fill is not None:
+            fill(self)
+
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        self._filled()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._filled()
+        return super().format_help()
 
 
 def _common(parser: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
@@ -65,9 +92,16 @@ def _indicator_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _ingest_commands(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("ingest", help="load a source file into the store",
+                           description="Load a source file into the store with one of the "
+                           "installed connectors (KIND).")
+    group.fill = _connector_commands  # loading connectors imports their libraries
+
+
+def _connector_commands(group: argparse.ArgumentParser) -> None:
+    """`ingest KIND` for every connector registered under the entry-point group."""
     from observatory.connectors import available_connectors
 
-    group = sub.add_parser("ingest", help="load a source file into the store")
     inner = group.add_subparsers(dest="kind", required=True, metavar="KIND")
     for name, connector in sorted(available_connectors().items()):
         parser = _add(inner, name, commands.ingest, f"load {connector.help}")
@@ -103,7 +137,7 @@ def _bench_commands(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
-    parser = argparse.ArgumentParser(prog="observatory", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="observatory", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = _add(sub, "demo", commands.demo,
                 "build the embedded Helsinki store if missing, then serve the dashboard")

@@ -1,5 +1,9 @@
 """`observatory alerts evaluate|list|ack|assign|comment|resolve|rules validate` and
-`observatory bench alerts`."""
+`observatory bench alerts`.
+
+Handlers import the alerts engine, the stores and their libraries when they run, so
+building the parser stays cheap.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,18 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from observatory.alerts import (
-    act_on_store,
-    evaluate_published,
-    list_alerts,
-    load_checked_rules,
-)
-from observatory.alerts.tables import ALERT_STATES
-from observatory.datasets import known_datasets
 from observatory.errors import InputError
-from observatory.opsdb import ops_database
-from observatory.registry import Registry, load_registry
 from observatory.settings import existing_store_path, indicators_dir, store_path
-from observatory.store import connect_read
+
+if TYPE_CHECKING:
+    from observatory.registry import Registry
+
+# observatory.opsdb.schema.ALERT_STATES, spelled out: importing it loads SQLAlchemy, and
+# `--state` needs the choices when the parser is built (tests/test_cli_speed.py checks
+# that the two agree).
+ALERT_STATES = ("firing", "acknowledged", "resolved")
 
 LIST_FIELDS = (
     "id",
@@ -62,6 +64,9 @@ def _path(value: str | None) -> Path | None:
 
 
 def _registry(con: object, args: argparse.Namespace) -> Registry:
+    from observatory.datasets import known_datasets
+    from observatory.registry import load_registry
+
     return load_registry(
         indicators_dir(getattr(args, "indicators", None)), known_inputs=known_datasets(con)
     )  # type: ignore[arg-type]
@@ -80,6 +85,9 @@ def _now(text: str | None) -> datetime | None:
 def alerts_evaluate(args: argparse.Namespace) -> int:
     """Evaluate every rule on the current snapshot and merge the alerts into the
     operational database (one transaction)."""
+    from observatory.alerts import evaluate_published, load_checked_rules
+    from observatory.store import connect_read
+
     path = _store(args)
     con = connect_read(path)
     try:
@@ -100,6 +108,9 @@ def alerts_evaluate(args: argparse.Namespace) -> int:
 
 def alerts_list(args: argparse.Namespace) -> int:
     """Alerts (from the operational database) as a table or a JSON list."""
+    from observatory.alerts import list_alerts
+    from observatory.opsdb import ops_database
+
     frame = list_alerts(ops_database(_store(args)), state=args.state)
     rows = frame.select(LIST_FIELDS).to_dicts()
     if args.json:
@@ -116,6 +127,8 @@ def alerts_list(args: argparse.Namespace) -> int:
 
 def _act(action: str, **fields: str) -> object:
     def handler(args: argparse.Namespace) -> int:
+        from observatory.alerts import act_on_store
+
         kwargs = {name: getattr(args, attr) for name, attr in fields.items()}
         act_on_store(_store(args), action, args.id, via="cli", **kwargs)
         print(f"alert {args.id}: {action} done")
@@ -126,6 +139,11 @@ def _act(action: str, **fields: str) -> object:
 
 def rules_validate(args: argparse.Namespace) -> int:
     """Report every problem of the rule files at once; exit 2 when any exists."""
+    from observatory.alerts import load_checked_rules
+    from observatory.datasets import known_datasets
+    from observatory.registry import load_registry
+    from observatory.store import connect_read
+
     path = store_path(args.store)
     con = connect_read(path) if path.exists() else None
     try:

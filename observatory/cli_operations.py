@@ -1,4 +1,7 @@
-"""`observatory watch`, `demo --live` and `observatory bench operations`."""
+"""`observatory watch`, `demo --live` and `observatory bench operations`.
+
+Handlers import what they need when they run, so building the parser stays cheap.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ import sys
 import threading
 from pathlib import Path
 
-from observatory.connectors import stderr_progress
 from observatory.settings import REPO_ROOT, existing_store_path
 
 
 def watch_command(args: argparse.Namespace) -> int:
     """Append the files dropped in a folder to one source, until Ctrl-C (or one pass)."""
+    from observatory.connectors import stderr_progress
     from observatory.watch import watch
 
     summary = watch(existing_store_path(args.store), Path(args.folder), source_id=args.source,
@@ -37,6 +40,7 @@ def serve_command(path: Path, *, port: int, address: str) -> tuple[list[str], di
 
 def serve_live(path: Path, *, port: int, address: str, every: float) -> int:
     """Serve the dashboard while the simulated network reports in real time."""
+    from observatory.connectors import stderr_progress
     from observatory.live import run_live_feed
 
     command, env = serve_command(path, port=port, address=address)

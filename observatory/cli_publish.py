@@ -6,12 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from observatory.publish import DEFAULT_PUBLISHER, publish_bundle
+from observatory.publish_product import DEFAULT_PUBLISHER  # not publish: it loads Polars
 from observatory.settings import existing_store_path, indicators_dir
 
 
 def publish(args: argparse.Namespace) -> int:
     """Write the bundle; the same store always gives byte-identical files."""
+    from observatory.publish import publish_bundle
+
     store = existing_store_path(args.store)
     summary = publish_bundle(store, Path(args.outdir).expanduser().resolve(),
                              indicators=indicators_dir(args.indicators),

@@ -13,15 +13,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from observatory.errors import InputError
 from observatory.settings import existing_store_path
-from observatory.travel_times import (
-    DEFAULT_SPEED_KMH,
-    Places,
-    read_places,
-    travel_time_matrix,
-)
+
+# The parser needs the default speed; travel_times loads NumPy, SciPy and Polars with it
+# (tests/test_cli_speed.py lists this module until the constant lives somewhere cheap).
+from observatory.travel_times import DEFAULT_SPEED_KMH
+
+if TYPE_CHECKING:
+    from observatory.travel_times import Places
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +54,7 @@ def travel_times_command(args: argparse.Namespace) -> int:
     """Write the matrix; exit 2 on bad input."""
     from observatory.network import graph_from_store
     from observatory.store import connect_read
+    from observatory.travel_times import travel_time_matrix
 
     origins = _read(args.origins, "--origins")
     destinations = _read(args.destinations, "--destinations")
@@ -75,6 +78,8 @@ def travel_times_command(args: argparse.Namespace) -> int:
 
 
 def _read(path: str, flag: str) -> Places:
+    from observatory.travel_times import read_places
+
     try:
         return read_places(Path(path))
     except InputError as error:

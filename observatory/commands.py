@@ -1,4 +1,8 @@
-"""What each `observatory` command does; argument parsing lives in cli.py."""
+"""What each `observatory` command does; argument parsing lives in cli.py.
+
+Each handler imports what it needs (the build, the store, DuckDB, Polars...) when it
+runs: cli.py imports this module to build the parser, which must stay cheap.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,14 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
-
-from observatory import build as builder
 from observatory.cli_operations import serve_command, serve_live
-from observatory.connectors import connector_named, stderr_progress
-from observatory.datasets import known_datasets
 from observatory.errors import InputError, StoreMissingError
-from observatory.registry import load_registry
 from observatory.settings import existing_store_path, indicators_dir, store_path
-from observatory.store import connect_read, write_session
+
+if TYPE_CHECKING:
+    from observatory.registry import Registry
 
 
 def _json_out(payload: object) -> None:
@@ -30,6 +31,9 @@ def _existing_store(args: argparse.Namespace) -> Path:
 
 def demo(args: argparse.Namespace) -> int:
     """Build the embedded default store if missing (or asked), then serve it."""
+    from observatory import build as builder
+    from observatory.connectors import stderr_progress
+
     path = store_path(args.store)
     outdated = path.exists() and not args.rebuild and not builder.has_current_layout(path)
     if outdated:
@@ -64,6 +68,8 @@ def _serve(path: Path, *, port: int, address: str) -> int:
 
 
 def _read_config(config: Path) -> list[tuple[str, Path]]:
+    import yaml
+
     if not config.is_file():
         raise InputError(f"{config}: config file not found.")
     try:
@@ -91,6 +97,10 @@ def _read_config(config: Path) -> list[tuple[str, Path]]:
 
 def build(args: argparse.Namespace) -> int:
     """Ingest what a config lists (if given), then compute every indicator."""
+    from observatory import build as builder
+    from observatory.connectors import stderr_progress
+    from observatory.store import write_session
+
     path = store_path(args.store)
     entries = _read_config(Path(args.config)) if args.config else []
     if not entries and not path.exists():
@@ -113,6 +123,7 @@ def _folder(args: argparse.Namespace) -> Path | None:
 
 def _append(args: argparse.Namespace, options: dict[str, object]) -> int:
     from observatory.append import append_file
+    from observatory.connectors import stderr_progress
 
     if not args.source:
         raise InputError("--append needs --source ID: the loaded source to append to "
@@ -127,6 +138,8 @@ def _append(args: argparse.Namespace, options: dict[str, object]) -> int:
 
 
 def _required(args: argparse.Namespace) -> None:
+    from observatory.connectors import connector_named
+
     missing = [f"--{o.name.replace('_', '-')}" for o in connector_named(args.kind).options
                if o.required and getattr(args, f"opt_{o.name}", None) in (None, "")]
     if missing:
@@ -136,6 +149,10 @@ def _required(args: argparse.Namespace) -> None:
 
 def ingest(args: argparse.Namespace) -> int:
     """Load one file with the named connector, then recompute the indicators."""
+    from observatory import build as builder
+    from observatory.connectors import connector_named, stderr_progress
+    from observatory.store import write_session
+
     path = store_path(args.store)
     source = args.path if connector_named(args.kind).takes_url else Path(args.path)
     progress = stderr_progress(f"ingest {args.kind}")
@@ -159,7 +176,11 @@ def ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _registry(args: argparse.Namespace):  # noqa: ANN202 - Registry
+def _registry(args: argparse.Namespace) -> Registry:
+    from observatory.datasets import known_datasets
+    from observatory.registry import load_registry
+    from observatory.store import connect_read
+
     path = store_path(args.store)
     known = known_datasets()
     if path.exists():
@@ -195,6 +216,10 @@ def indicators_list(args: argparse.Namespace) -> int:
 
 def indicators_compute(args: argparse.Namespace) -> int:
     """Compute indicators into the store (atomically)."""
+    from observatory import build as builder
+    from observatory.connectors import stderr_progress
+    from observatory.store import write_session
+
     path = _existing_store(args)
     with write_session(path) as con:
         results = builder.compute_into(con, indicators=_folder(args), names=args.names or None,
@@ -213,6 +238,7 @@ def indicators_compute(args: argparse.Namespace) -> int:
 
 def datasets_list(args: argparse.Namespace) -> int:
     """Every source in the store with its provenance, freshness and validation issues."""
+    from observatory.store import connect_read
     from observatory.views.datasets import sources_catalogue
 
     con = connect_read(_existing_store(args))

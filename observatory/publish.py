@@ -6,6 +6,10 @@ value, numerator, denominator, unit, area, merged_cells, merged_into`), plus its
 whole-area values per period. `publish_bundle` writes them all with a DCAT-AP catalogue
 (JSON-LD), a README with licences and citations and a manifest of sha256 hashes.
 
+CSV and GeoJSON carry numbers for people: values rounded by the one rule of
+observatory.formatting (by the indicator's unit), numerator and denominator as whole
+numbers. Parquet keeps full precision; every file's metadata and the catalogue say which.
+
 Everything is a function of the store: rows and files are sorted, dates come from the
 store's `computed_at`, nothing random or clock-based, so publishing the same store twice
 gives byte-identical files.
@@ -28,8 +32,15 @@ import pyarrow.parquet as pq
 
 from observatory.datasets import known_datasets
 from observatory.errors import InputError
+from observatory.formatting import rule_from_unit, value_to_published
 from observatory.publish_dcat import catalogue_bytes
-from observatory.publish_product import FORMATS, Product, product_path
+from observatory.publish_product import (
+    DEFAULT_PUBLISHER,
+    FORMATS,
+    Product,
+    precision_note,
+    product_path,
+)
 from observatory.publish_product import MEDIA_TYPES as MEDIA_TYPES  # re-exported for the portal
 from observatory.registry import Registry, load_registry
 from observatory.registry.spec import IndicatorSpec, LoadedSpec
@@ -48,7 +59,6 @@ from observatory.views.portal import (
     published_table,
 )
 
-DEFAULT_PUBLISHER = "Observatory (central Helsinki demonstration)"
 MANIFEST = "manifest.json"
 _COORD_DIGITS = 7
 
@@ -120,17 +130,36 @@ def read_whole_area(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
 
 # -- file formats ------------------------------------------------------------------------
 
+_AMOUNTS = ("numerator", "denominator")  # people, objects, areas: whole numbers
+
+
+def rounded_table(product: Product) -> pl.DataFrame:
+    """The table as CSV and GeoJSON publish it: `value` by the unit's rule (shares clamped
+    to [0, 100]), numerator and denominator as whole numbers."""
+    unit = product.unit
+    table = product.table
+    integer = rule_from_unit(unit).kind == "count"
+    columns = [pl.Series("value", [value_to_published(v, unit=unit) for v in table["value"]],
+                         dtype=pl.Int64 if integer else pl.Float64)]
+    columns += [pl.Series(name, [value_to_published(v, unit="count") for v in table[name]],
+                          dtype=pl.Int64) for name in _AMOUNTS]
+    return table.with_columns(columns)
+
+
 def csv_bytes(product: Product) -> bytes:
-    """The table as UTF-8 CSV with a header row."""
-    return product.table.write_csv().encode("utf-8")
+    """The rounded table (`rounded_table`) as UTF-8 CSV with a header row."""
+    return rounded_table(product).write_csv().encode("utf-8")
 
 
 def parquet_bytes(product: Product) -> bytes:
-    """The table as Parquet, with the licence and citation in the file's metadata."""
+    """The table at full precision as Parquet, with the licence, citation and a note on
+    precision in the file's metadata."""
     table = product.table.to_arrow()
     table = table.replace_schema_metadata({"licence": product.licence,
                                            "licence_uri": product.licence_uri or "",
-                                           "citation": product.citation})
+                                           "citation": product.citation,
+                                           "precision": precision_note(
+                                               product.unit, file_format="parquet")})
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     return buffer.getvalue()
@@ -156,11 +185,13 @@ def _geometry(row: dict[str, object]) -> dict[str, object] | None:
 
 
 def geojson_bytes(product: Product) -> bytes:
-    """The table as a GeoJSON FeatureCollection of H3 cell polygons (merged areas unioned)."""
+    """The rounded table (`rounded_table`) as a GeoJSON FeatureCollection of H3 cell
+    polygons (merged areas unioned)."""
     features = [{"type": "Feature", "geometry": _geometry(row), "properties": row}
-                for row in product.table.iter_rows(named=True)]
+                for row in rounded_table(product).iter_rows(named=True)]
     document = {"type": "FeatureCollection", "licence": product.licence,
                 "licence_uri": product.licence_uri, "citation": product.citation,
+                "precision": precision_note(product.unit, file_format="geojson"),
                 "features": features}
     return (json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
             + "\n").encode("utf-8")
@@ -239,6 +270,10 @@ def _readme(products: list[list[Product]], *, publisher: str) -> bytes:
              "indicator's min_count are withheld; small cells are merged into their parent "
              "hexagon (area = merged) and complementary cells withheld so that no hidden "
              "figure can be recovered by subtraction.",
+             "Numbers in CSV and GeoJSON are rounded for reading, by unit: shares (%) to one "
+             "decimal and within 0-100, counts, residents, numerators and denominators to "
+             "whole numbers, rates and other measures to three significant figures. Parquet "
+             "keeps the full precision of the computation.",
              "catalog.jsonld: DCAT-AP catalogue. manifest.json, SHA256SUMS: file hashes.", "",
              "Licences and citations:"]
     for group in products:

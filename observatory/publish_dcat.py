@@ -15,7 +15,13 @@ from collections.abc import Mapping
 
 import duckdb
 
-from observatory.publish_product import FORMATS, MEDIA_TYPES, Product, product_path
+from observatory.publish_product import (
+    FORMATS,
+    MEDIA_TYPES,
+    Product,
+    precision_note,
+    product_path,
+)
 from observatory.registry.spec import LoadedSpec
 
 CONTEXT = {
@@ -71,7 +77,8 @@ def _distribution(product: Product, file_format: str,
         "@id": path, "@type": "dcat:Distribution",
         "dcat:accessURL": {"@id": path}, "dcat:downloadURL": {"@id": path},
         "dct:title": _text(f"{product.stem}.{file_format}"),
-        "dct:description": _text(product.citation),
+        "dct:description": _text(f"{product.citation} Precision: "
+                                 f"{precision_note(product.unit, file_format=file_format)}."),
         "dct:format": {"@id": f"{EU}file-type/{FILE_TYPES[file_format]}"},
         "dcat:mediaType": {"@id": "https://www.iana.org/assignments/media-types/"
                                   + MEDIA_TYPES[file_format]},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +23,7 @@ from observatory.publish import (
     indicator_products,
     parquet_bytes,
     publish_bundle,
+    rounded_table,
 )
 from observatory.registry.loader import load_registry
 from observatory.settings import indicators_dir
@@ -116,15 +118,17 @@ def test_downloads_round_trip(helsinki_store: Path) -> None:
     finally:
         con.close()
     product = next(p for p in products if p.resolution == 10)
-    table = product.table
+    table = rounded_table(product)  # CSV and GeoJSON: numbers for people
     from_csv = pl.read_csv(io.BytesIO(csv_bytes(product)), schema=table.schema)
     assert from_csv.equals(table)
     parquet = pq.read_table(io.BytesIO(parquet_bytes(product)))
-    assert pl.from_arrow(parquet).equals(table)
+    assert pl.from_arrow(parquet).equals(product.table)  # Parquet: full precision
     assert parquet.schema.metadata[b"citation"].decode() == product.citation
+    assert parquet.schema.metadata[b"precision"].decode().startswith("full precision")
     geojson = json.loads(geojson_bytes(product))
     rows = [feature["properties"] for feature in geojson["features"]]
     assert pl.DataFrame(rows, schema=table.schema).equals(table)
+    assert "one decimal" in geojson["precision"]
     assert geojson["licence"] == "ODbL-1.0" and "ODbL" in product.citation
     kinds = {f["geometry"]["type"] for f in geojson["features"]}
     assert kinds <= {"Polygon", "MultiPolygon"} and "merged" in table["area"].to_list()
@@ -136,3 +140,19 @@ def test_publish_refuses_a_folder_that_is_not_a_bundle(helsinki_store: Path,
     assert main(["publish", str(tmp_path), "--store", str(helsinki_store)]) == 2
     assert "not an open-data bundle" in capsys.readouterr().err
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_csv_and_geojson_carry_no_float_noise(bundle: Path) -> None:
+    """Shares within [0, 100] to one decimal, whole residents, no `100.00000000000001`."""
+    noise = re.compile(r"\d\.\d*(0{6,}|9{6,})\d")
+    texts = [p for p in (bundle / "indicators").rglob("*") if p.suffix in (".csv", ".geojson")]
+    assert texts
+    for path in texts:
+        text = path.read_text()
+        assert not noise.search(text), (path, noise.search(text))
+    for path in (bundle / "indicators").rglob("*.csv"):
+        frame = pl.read_csv(path, schema_overrides={"period": pl.String})
+        if frame["unit"][0] == "percent":
+            assert frame["value"].is_between(0, 100).all(), path
+            assert (frame["value"] * 10).round(6).eq((frame["value"] * 10).round(0)).all()
+        assert frame["denominator"].dtype in (pl.Int64, pl.String), path  # whole numbers

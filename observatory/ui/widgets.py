@@ -343,16 +343,30 @@ def source_licences(sources: pl.DataFrame) -> None:
     data_table(sources.select(shown))
 
 
+def _run_reasons(rows: pl.DataFrame, *, title: str) -> None:
+    if rows.height:
+        with st.expander(f"{title} ({rows.height})"):
+            st.markdown("\n".join(f"- **{name}**: {reason}" for name, reason in
+                                   rows.select("name", "run_reason").iter_rows()))
+
+
 def run_health(status: pl.DataFrame) -> None:
-    """Indicator definitions and their last runs, problems first."""
-    invalid = status.filter(pl.col("status") == "invalid")
-    failed = status.filter(pl.col("last_run").is_not_null() & (pl.col("last_run") != "ok"))
-    changed = status.filter((pl.col("status") == "valid") & ~pl.col("up_to_date"))
-    a, b, c, d = st.columns(4)
+    """Indicator definitions and their last runs, problems first: ok, waiting for data and
+    failed counted apart, each with its reason."""
+    invalid = status.filter(pl.col("run_state") == "invalid")
+    states = {state: status.filter(pl.col("run_state") == state)
+              for state in ("ok", "waiting", "failed", "not run")}
+    changed = status.filter((pl.col("status") == "valid") & ~pl.col("up_to_date")
+                            & pl.col("last_run").is_not_null())
+    a, b, c, d, e, f = st.columns(6)
     a.metric("Valid definitions", f"{status.height - invalid.height:,}", border=True)
     b.metric("Invalid definitions", f"{invalid.height:,}", border=True)
-    c.metric("Failed last run", f"{failed.height:,}", border=True)
-    d.metric("Changed since last run", f"{changed.height:,}", border=True,
+    c.metric("Computed", f"{states['ok'].height:,}", border=True,
+             help="Computed on the current store.")
+    d.metric("Waiting for data", f"{states['waiting'].height:,}", border=True,
+             help="Valid, but an input is not loaded yet: not a failure.")
+    e.metric("Failed last run", f"{states['failed'].height:,}", border=True)
+    f.metric("Changed since last run", f"{changed.height:,}", border=True,
              help="The definition file changed after the store was computed: rerun it.")
     if invalid.height:
         st.warning(f"{invalid.height} definition files are invalid and were not computed; "
@@ -360,9 +374,12 @@ def run_health(status: pl.DataFrame) -> None:
                    icon=":material/rule:")
         with st.expander(f"Problems of the {invalid.height} invalid definitions"):
             st.code("\n".join(invalid["problems"].to_list()), language=None, wrap_lines=True)
+    _run_reasons(states["failed"], title="Failed last run, and why")
+    _run_reasons(states["waiting"], title="Waiting for data, and for what")
+    _run_reasons(states["not run"], title="Not computed yet")
     data_table(status.select(
-        "name", "status", "theme", "visibility", "last_run", "run_rows", "run_seconds",
-        "run_at", "up_to_date", "definition_hash", "run_hash", "file", "problems"))
+        "name", "status", "run_state", "run_reason", "theme", "visibility", "run_rows",
+        "run_seconds", "run_at", "up_to_date", "definition_hash", "run_hash", "file"))
 
 
 # -- provenance --------------------------------------------------------------------------

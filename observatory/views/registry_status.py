@@ -1,4 +1,14 @@
-"""The registry as analysts audit it: every definition, valid or not, and its last run."""
+"""The registry as analysts audit it: every definition, valid or not, and its last run.
+
+Each definition has one `run_state` with its `run_reason` in words, so a page never counts
+an indicator waiting for data as a failure:
+
+- `ok`: computed on the current store;
+- `waiting`: valid, but an input is not loaded yet (the engine's message names it);
+- `failed`: the last run did not succeed;
+- `not run`: valid, never computed on this store;
+- `invalid`: the definition file has problems (listed with file and line).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +33,28 @@ def _runs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         con, "SELECT indicator AS name, status AS last_run, message AS run_message, "
         "rows AS run_rows, seconds AS run_seconds, computed_at AS run_at, "
         "definition_hash AS run_hash FROM indicator_runs")
+
+
+RUN_STATES = ("invalid", "failed", "waiting", "not run", "ok")  # what needs a look first
+_NOT_RUN = "not computed on this store yet: run `observatory indicators compute`"
+
+
+def _run_state() -> pl.Expr:
+    last = pl.col("last_run")
+    return (pl.when(pl.col("status") == "invalid").then(pl.lit("invalid"))
+            .when(last.is_null()).then(pl.lit("not run"))
+            .when(last == "ok").then(pl.lit("ok"))
+            .when(last == "waiting").then(pl.lit("waiting"))
+            .otherwise(pl.lit("failed")))
+
+
+def _run_reason() -> pl.Expr:
+    state, message = pl.col("run_state"), pl.col("run_message")
+    return (pl.when(state == "invalid").then(pl.col("problems"))
+            .when(state == "not run").then(pl.lit(_NOT_RUN))
+            .when(state == "ok").then(pl.format("computed: {} rows", pl.col("run_rows")))
+            .when(message.is_not_null() & (message != "")).then(message)
+            .otherwise(pl.format("last run: {} (no message recorded)", pl.col("last_run"))))
 
 
 def registry_status(
@@ -56,5 +88,7 @@ def registry_status(
     frame = pl.DataFrame(rows, schema=_SCHEMA)
     out = frame.join(_runs(con), on="name", how="left")
     return out.with_columns(
-        (pl.col("run_hash") == pl.col("definition_hash")).fill_null(False).alias("up_to_date")
-    ).sort("status", "theme", "name")  # "invalid" sorts before "valid": problems first
+        (pl.col("run_hash") == pl.col("definition_hash")).fill_null(False).alias("up_to_date"),
+        _run_state().alias("run_state"),
+    ).with_columns(_run_reason().alias("run_reason")).sort(
+        "status", "theme", "name")  # "invalid" sorts before "valid": problems first
