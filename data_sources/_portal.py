@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import duckdb
 import polars as pl
 
-from data_sources._common import ensure_table
+from data_sources._common import MAX_JSON_DEPTH, ensure_table
+from data_sources._http import PortalError, get_json
 from data_sources._records import with_point_cells
 from observatory.errors import InputError
+
+
+def portal_json(url: str) -> Any:
+    """`get_json(url)`; an answer nested too deep for Python's JSON parser is a PortalError.
+
+    (_http.get_json lets the parser's RecursionError through: it belongs there.)
+    """
+    try:
+        return get_json(url)
+    except RecursionError:
+        raise PortalError(f"{url}: the answer is JSON nested more than {MAX_JSON_DEPTH} "
+                          "levels deep, which no portal record needs; is this the portal's "
+                          "API?") from None
 
 
 def _quoted(name: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 import polars_h3 as plh3
 
+from observatory.errors import SourceFileError
 from observatory.h3grid import BASE_RESOLUTION
 
 
@@ -23,9 +24,21 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def records_to_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
-    """One row per record; geo points become `<field>_lat`/`<field>_lon`, nested values JSON."""
-    rows = [_flatten(r) for r in records]
+def records_to_frame(records: list[dict[str, Any]], *, source: str) -> pl.DataFrame:
+    """One row per record; geo points become `<field>_lat`/`<field>_lon`, nested values JSON.
+
+    SourceFileError naming `source` (the URL) when a record is not a JSON object.
+    """
+    if others := [i for i, r in enumerate(records, start=1) if not isinstance(r, dict)]:
+        raise SourceFileError(
+            f"{source}: record {others[0]} is {type(records[others[0] - 1]).__name__} "
+            f"{str(records[others[0] - 1])[:40]!r}, not a JSON object ({len(others)} of "
+            f"{len(records)} records); is this the right dataset?")
+    try:
+        rows = [_flatten(r) for r in records]
+    except RecursionError:
+        raise SourceFileError(f"{source}: a record nests JSON too deep to store (more than "
+                              "several hundred levels).") from None
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))

@@ -13,8 +13,8 @@ from typing import Any
 import duckdb
 
 from data_sources._common import parse_stamp, slug, table_name
-from data_sources._http import PortalError, get_json, with_query
-from data_sources._portal import is_unchanged, store_records
+from data_sources._http import PortalError, with_query
+from data_sources._portal import is_unchanged, portal_json, store_records
 from data_sources._records import records_to_frame
 from observatory.connectors import Connector, Option, Options, Progress
 from observatory.store import SourceRecord
@@ -24,7 +24,7 @@ PAGE = 1000
 
 def _action(source: str | Path, action: str, **params: Any) -> Any:
     url = with_query(f"{str(source).rstrip('/')}/api/3/action/{action}", params)
-    answer = get_json(url)
+    answer = portal_json(url)
     if not isinstance(answer, dict) or not answer.get("success"):
         error = answer.get("error", {}) if isinstance(answer, dict) else {}
         raise PortalError(f"{url}: CKAN says {error.get('__type', 'error')}: "
@@ -50,7 +50,10 @@ def _records(source: str | Path, resource_id: str, progress: Progress) -> list[d
     while True:
         page = _action(source, "datastore_search", resource_id=resource_id, limit=PAGE,
                        offset=len(rows))
-        batch = page.get("records", [])
+        batch = page.get("records", []) if isinstance(page, dict) else None
+        if not isinstance(batch, list):
+            raise PortalError(f"{source}: datastore_search of {resource_id} answered no list "
+                              "of records; is this a CKAN portal?")
         rows.extend(batch)
         progress(f"{len(rows)} of {page.get('total', '?')} records")
         if not batch or len(rows) >= int(page.get("total", len(rows))):
@@ -79,7 +82,9 @@ def ingest(con: duckdb.DuckDBPyConnection, source: str | Path, progress: Progres
     else:
         records = _records(source, str(resource["id"]), progress)
         fetched = len(records)
-        rows_loaded = store_records(con, table, records_to_frame(records), source_id=sid)
+        rows_loaded = store_records(con, table, records_to_frame(
+            records, source=f"{str(source).rstrip('/')} resource {resource['id']}"),
+            source_id=sid)
     return SourceRecord(
         source_id=sid, type="ckan", path=str(resource.get("url") or source), sha256="-",
         licence=str(package.get("license_title") or package.get("license_id")

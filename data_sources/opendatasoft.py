@@ -14,8 +14,13 @@ from typing import Any
 import duckdb
 
 from data_sources._common import parse_stamp, slug, table_name
-from data_sources._http import PortalError, get_json, with_query
-from data_sources._portal import is_unchanged, newest_value, store_records
+from data_sources._http import PortalError, with_query
+from data_sources._portal import (
+    is_unchanged,
+    newest_value,
+    portal_json,
+    store_records,
+)
 from data_sources._records import records_to_frame
 from observatory.connectors import Connector, Option, Options, Progress
 from observatory.errors import InputError
@@ -35,7 +40,7 @@ def _dataset_url(source: str | Path, dataset: str) -> str:
 def _records(url: str, where: str | None, progress: Progress) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     while True:
-        page = _object(get_json(with_query(f"{url}/records", {
+        page = _object(portal_json(with_query(f"{url}/records", {
             "limit": PAGE, "offset": len(rows), "where": where})), f"{url}/records")
         batch = page.get("results", [])
         rows.extend(batch)
@@ -54,7 +59,7 @@ def _object(answer: Any, url: str) -> dict[str, Any]:
 def _fetch(url: str, *, mode: str, where: str | None, progress: Progress) -> list[dict[str, Any]]:
     if mode == "records":
         return _records(url, where, progress)
-    rows = get_json(with_query(f"{url}/exports/json", {"where": where}))
+    rows = portal_json(with_query(f"{url}/exports/json", {"where": where}))
     if not isinstance(rows, list):
         raise InputError(f"{url}/exports/json: expected a JSON list of records.")
     return rows
@@ -72,7 +77,7 @@ def ingest(con: duckdb.DuckDBPyConnection, source: str | Path, progress: Progres
     key, since = options.get("key"), options.get("since_field")
     _check_incremental(key, since)
     url = _dataset_url(source, dataset)
-    metas = (_object(get_json(url), url).get("metas") or {}).get("default") or {}
+    metas = (_object(portal_json(url), url).get("metas") or {}).get("default") or {}
     modified = str(metas.get("modified") or metas.get("data_processed") or "")
     table = table_name(options, f"portal_{slug(dataset)}")
     incremental = bool(key and since)
@@ -85,7 +90,8 @@ def ingest(con: duckdb.DuckDBPyConnection, source: str | Path, progress: Progres
         records = _fetch(url, mode=str(options.get("mode") or "export"), where=where,
                          progress=progress)
         fetched = len(records)
-        rows_loaded = store_records(con, table, records_to_frame(records), source_id=sid,
+        rows_loaded = store_records(con, table, records_to_frame(records, source=url),
+                                    source_id=sid,
                                     key=str(key) if key else None,
                                     incremental=incremental and newest is not None)
     progress(f"{dataset}: {fetched} records fetched, {rows_loaded} in {table}")

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import struct
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,6 +71,9 @@ def check_pbf(path: Path) -> int:
     """Walk the PBF block structure; return the number of blocks or raise SourceFileError."""
     if not path.exists():
         raise SourceFileError(f"{path}: file not found. Give the path of an .osm.pbf file.")
+    if not path.is_file():
+        raise SourceFileError(f"{path}: is a folder, not a file. Give the path of an .osm.pbf "
+                              "file.")
     fix = "Download the extract again or give another .osm.pbf file."
     total, blocks = path.stat().st_size, 0
     with path.open("rb") as handle:
@@ -221,6 +227,35 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) ->
     con.unregister("_incoming")
 
 
+@contextmanager
+def _pyrosm_errors(path: Path) -> Iterator[None]:
+    """Errors of pyrosm reading the file as SourceFileError naming it.
+
+    check_pbf only walks the blocks; what is inside them (compressed data, protobuf
+    messages) is first read by pyrosm. Its PBFException says the file is bad; any other
+    error raised inside pyrosm's own code is taken for a file it cannot read, too.
+    """
+    import pyrosm
+
+    fix = "Download the extract again or give another .osm.pbf file."
+    try:
+        yield
+    except SourceFileError as exc:
+        raise SourceFileError(f"{path}: {exc}") from exc
+    except pyrosm.exceptions.PBFException as exc:
+        detail = str(exc).replace(f"'{path}'", "the file").replace(str(path), "the file")
+        raise SourceFileError(f"{path}: corrupt; pyrosm says: {detail} {fix}") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:
+        # pyrosm's frames: its Python modules and its Cython ones (named pyrosm/x.pyx)
+        frames = traceback.extract_tb(exc.__traceback__)
+        if not any("pyrosm" in Path(f.filename).parts for f in frames):
+            raise
+        raise SourceFileError(f"{path}: pyrosm cannot read it ({type(exc).__name__}: "
+                              f"{str(exc)[:200]}); the file is probably corrupt. {fix}") from exc
+
+
 def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
            options: Options) -> SourceRecord:
     """Load an OSM PBF extract: network, POIs, buildings and the study area's cells."""
@@ -228,13 +263,15 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
 
     blocks = check_pbf(path)
     progress(f"checked {path.name}: {blocks} blocks")
-    osm = pyrosm.OSM(str(path))
-    nodes, edges, newest_network = _read_network(osm)
-    progress(f"walking network: {nodes.height} nodes, {edges.height} edges")
-    pois, newest_poi = _read_pois(osm)
-    progress(f"points of interest: {pois.height} in {pois['category'].n_unique()} categories")
-    buildings, building_shapes = _read_buildings(osm)
-    progress(f"buildings: {buildings.height}")
+    with _pyrosm_errors(path):
+        osm = pyrosm.OSM(str(path))
+        nodes, edges, newest_network = _read_network(osm)
+        progress(f"walking network: {nodes.height} nodes, {edges.height} edges")
+        pois, newest_poi = _read_pois(osm)
+        progress(f"points of interest: {pois.height} in {pois['category'].n_unique()} "
+                 "categories")
+        buildings, building_shapes = _read_buildings(osm)
+        progress(f"buildings: {buildings.height}")
     west, south = nodes["lon"].min(), nodes["lat"].min()
     east, north = nodes["lon"].max(), nodes["lat"].max()
     covered = set(cells_covering_bbox(west, south, east, north))

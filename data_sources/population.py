@@ -2,7 +2,10 @@
 
 Polygons are apportioned to resolution-10 H3 cells by the area of their intersection, so
 each polygon's population is conserved; coarser H3 cells are split evenly over their
-resolution-10 children. A loaded grid replaces the modelled population.
+resolution-10 children. A loaded grid replaces the modelled population, so a grid that
+spans less than MIN_STUDY_SHARE of the study area (a file cut short, one district) is
+refused unless `--force` is given; an infinite or implausible count is refused with its
+line.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ from pathlib import Path
 import duckdb
 import geopandas as gpd
 import h3
+import numpy as np
+import pandas as pd
 import polars as pl
 import polars_h3 as plh3
+import shapely
 
 from data_sources._common import (
     LINE,
@@ -30,6 +36,10 @@ from observatory.store import SourceRecord, file_sha256
 
 TABLES = ("population_cells",)
 POLYGON_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp")
+MAX_RESIDENTS = 1e9  # per row or feature: more is a broken value, not a place
+MIN_STUDY_SHARE = 0.5  # of the study area's cells the grid must span, without --force
+_SPAN_MARGIN_M = 150.0  # a cell's centre this close to the grid's span counts as spanned
+_NEAR_M = 1_000.0  # the grid's cells this close to the study area's bounds make its span
 
 
 def _cell_id(text: str | None) -> int | None:
@@ -68,12 +78,19 @@ def _from_csv(path: Path, options: Options, issues: list[str],
     required = [column, str(cell_column)] if cell_column else [column, str(options.get("lat") or
                                                                            "lat"),
                                                                 str(options.get("lon") or "lon")]
-    frame = read_text_table(path, required=required).with_columns(
-        pl.col(column).cast(pl.Float64, strict=False).alias("population"))
-    bad = frame.filter(pl.col("population").is_null() | (pl.col("population") < 0))
+    frame = read_text_table(path, required=required, rows_required=True).with_columns(
+        pl.col(column).cast(pl.Float64, strict=False).fill_nan(None).alias("__people"))
+    huge = frame.filter(pl.col("__people").abs() > MAX_RESIDENTS)
+    if huge.height:
+        raise SourceFileError(
+            f"{path} line {huge[LINE][0]}: `{column}` {huge[column][0]!r} is not a number of "
+            f"residents (infinite, or more than {MAX_RESIDENTS:.0e}); fix the value "
+            f"({huge.height} such row{'s' if huge.height > 1 else ''}).")
+    bad = frame.filter(pl.col("__people").is_null() | (pl.col("__people") < 0))
     _note(issues, describe_rows(str(path), bad, f"with a `{column}` that is not a number ≥ 0",
                                 column=column))
-    frame = frame.join(bad.select(LINE), on=LINE, how="anti")
+    frame = frame.join(bad.select(LINE), on=LINE, how="anti").drop(
+        "population", strict=False).rename({"__people": "population"})
     if cell_column:
         frame = frame.with_columns(pl.col(str(cell_column)).map_elements(
             _cell_id, return_dtype=pl.Int64).alias("cell"))
@@ -121,8 +138,15 @@ def _from_polygons(path: Path, options: Options, issues: list[str]) -> pl.DataFr
         raise SourceFileError(f"{path}: no column `{column}` (columns: "
                               f"{', '.join(c for c in shapes.columns if c != 'geometry')}); "
                               "name it with --population.")
+    if shapes.empty:
+        raise SourceFileError(f"{path}: no features; nothing to load.")
     shapes = shapes.to_crs("EPSG:4326").reset_index(drop=True)
-    shapes["population"] = shapes[column].astype(float)
+    shapes["population"] = pd.to_numeric(shapes[column], errors="coerce")
+    huge = shapes.index[shapes["population"].abs() > MAX_RESIDENTS]
+    if len(huge):
+        raise SourceFileError(
+            f"{path}: feature {huge[0] + 1}: `{column}` {shapes[column][huge[0]]!r} is not a "
+            f"number of residents (infinite, or more than {MAX_RESIDENTS:.0e}); fix the value.")
     bad = shapes[shapes["population"].isna() | (shapes["population"] < 0)
                  | shapes.geometry.isna() | ~shapes.geometry.is_valid]
     if len(bad):
@@ -142,6 +166,67 @@ def _from_polygons(path: Path, options: Options, issues: list[str]) -> pl.DataFr
     pieces["people"] = pieces["population"] * pieces["share"]
     summed = pieces.groupby("h3_cell")["people"].sum()
     return pl.DataFrame({"h3_cell": summed.index.astype("int64"), "population": summed.values})
+
+
+def study_share(con: duckdb.DuckDBPyConnection, cells: pl.DataFrame) -> tuple[int, int]:
+    """(spanned, all): how many of the study area's cells lie within the span of the
+    grid's populated cells (their convex hull, _SPAN_MARGIN_M wider), and how many there
+    are; (0, 0) before any study area is loaded.
+
+    The span, not the populated cells themselves: a complete 250 m grid has one point per
+    square and leaves most resolution-10 cells (parks, water, other squares' cells) empty.
+    """
+    exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 'study_cells'").fetchall()[0][0]
+    study = (con.sql("SELECT lat, lon FROM study_cells").pl() if exists
+             else pl.DataFrame(schema={"lat": pl.Float64, "lon": pl.Float64}))
+    if study.height == 0:
+        return 0, 0
+    # an equirectangular plane around the study area, in metres
+    scale = np.cos(np.radians(float(study["lat"].mean())))
+    # only the grid near the study area: a point far away (a typo) would stretch the hull
+    near = _NEAR_M / 111_320.0
+    grid = cells.select(plh3.cell_to_lat("h3_cell").alias("lat"),
+                        plh3.cell_to_lng("h3_cell").alias("lon")).filter(
+        pl.col("lat").is_between(study["lat"].min() - near, study["lat"].max() + near),
+        pl.col("lon").is_between(study["lon"].min() - near / scale,
+                                 study["lon"].max() + near / scale))
+    if grid.height == 0:
+        return 0, study.height
+
+    def metres(frame: pl.DataFrame) -> np.ndarray:
+        return np.column_stack([frame["lon"].to_numpy() * scale,
+                                frame["lat"].to_numpy()]) * 111_320.0
+
+    span = shapely.multipoints(metres(grid)).convex_hull.buffer(_SPAN_MARGIN_M)
+    xy = metres(study)
+    return int(shapely.contains_xy(span, xy[:, 0], xy[:, 1]).sum()), study.height
+
+
+def _check_coverage(con: duckdb.DuckDBPyConnection, path: Path, rows: pl.DataFrame, *,
+                    force: bool, issues: list[str]) -> str:
+    """`, spanning N % of the study area` for the notes; SourceFileError when the grid
+    spans less than MIN_STUDY_SHARE of it and `force` is not given."""
+    spanned, total = study_share(con, rows)
+    if total == 0:
+        return ""
+    share = spanned / total
+    said = (f"spans {100 * share:.3g} % of the study area ({spanned} of its {total} "
+            "resolution-10 cells lie within the span of its populated cells)")
+    if share >= MIN_STUDY_SHARE:
+        return f", spanning {100 * share:.3g} % of the study area"
+    before = con.execute("SELECT coalesce(sum(population), 0) FROM population_cells"
+                         ).fetchall()[0][0]
+    replaced = (f"the {before:,.0f} residents in the store would become "
+                f"{rows['population'].sum():,.0f}")
+    if not force:
+        raise SourceFileError(
+            f"{path}: the grid {said}; loading it, {replaced}. Give a grid of the whole study "
+            f"area, or --force to load this one anyway (less than "
+            f"{100 * MIN_STUDY_SHARE:.0f} % is refused without it).")
+    issues.append(f"{path}: the grid {said}; loaded with --force ({before:,.0f} residents "
+                  f"before, {rows['population'].sum():,.0f} after).")
+    return f", spanning only {100 * share:.3g} % of the study area (--force)"
 
 
 def _note(issues: list[str], message: str | None) -> None:
@@ -167,19 +252,25 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
     rows = cells.filter(pl.col("population") > 0).select(
         pl.col("h3_cell").cast(pl.Int64), "population", pl.lit("grid").alias("method"),
         pl.lit(sid).alias("source_id"))
+    if rows.height == 0:
+        skipped = f" ({' '.join(issues)})" if issues else ""
+        raise SourceFileError(f"{path}: no residents to load{skipped}. Give a grid with a "
+                              "population above 0 in at least one place.")
+    coverage = _check_coverage(con, path, rows, force=bool(options.get("force")),
+                               issues=issues)
     con.execute("DELETE FROM population_cells")
     con.execute("DELETE FROM sources WHERE type IN ('population_model', 'population')")
     con.register("_rows", rows.to_arrow())
     con.execute("INSERT INTO population_cells BY NAME SELECT * FROM _rows")
     con.unregister("_rows")
     total = float(rows["population"].sum())
-    progress(f"{rows.height} populated cells, {total:.0f} residents")
+    progress(f"{rows.height} populated cells, {total:.0f} residents{coverage}")
     return SourceRecord(
         source_id=sid, type="population", path=str(path), sha256=file_sha256(path),
         licence=str(options.get("licence") or "not stated"),
         row_counts={"population_cells": rows.height}, issues=issues,
         expected_cadence_days=int(options.get("cadence_days") or 365),
-        notes=f"{total:.0f} residents; replaces the modelled population",
+        notes=f"{total:.0f} residents{coverage}; replaces the modelled population",
     )
 
 
@@ -194,5 +285,8 @@ connector = Connector(
         Option("licence", "the data's licence"),
         Option("cadence_days", "days within which new data is expected", kind=int,
                default=365),
+        # A flag (`--force`, no value) once the CLI maps kind=bool to store_true.
+        Option("force", f"load the grid even when it spans less than "
+               f"{100 * MIN_STUDY_SHARE:.0f} %% of the study area", kind=bool),
     ),
 )

@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from data_sources._common import describe_rows, study_area_bounds
-from data_sources.service_requests import _read_csv, _read_open311, _validate, loader
+from data_sources.service_requests import _validate, loader, read_requests
 from observatory.connectors import AppendOutcome, Options, Progress
 from observatory.errors import InputError, SourceFileError
 
@@ -41,9 +41,9 @@ def _rows(con: duckdb.DuckDBPyConnection, path: Path, source_id: str,
           options: dict[str, Any], issues: list[str]) -> pl.DataFrame:
     if not path.is_file():
         raise SourceFileError(f"{path}: not found.")
-    kind = options.get("format") or ("open311" if path.suffix.lower() == ".json" else "csv")
-    raw = _read_open311(path) if kind == "open311" else _read_csv(path, options)
-    rows = _validate(path, raw, issues, study_area_bounds(con))
+    # an update with nothing new is no error: the rows are not required
+    raw = read_requests(path, options, rows_required=False)
+    rows = _validate(path, raw, issues, study_area_bounds(con), options)
     return rows.select(pl.lit(source_id).alias("source_id"), "request_id", "service_name",
                        "status", pl.col("requested").alias("requested_at"),
                        pl.col("closed").alias("closed_at"), "lat", "lon", "h3_cell", "flag",

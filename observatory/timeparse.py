@@ -108,16 +108,17 @@ def plan_for(sample: pl.Series, *, date_format: str | None = None) -> Plan:
     full = _readable(pl.DataFrame({"t": raw}).select(
         _normalised(pl.col("t"), day_first_=order)).to_series())
     plain = _readable(raw.str.replace(r"Z$", "+00:00"))
+    if full[2] == 0:  # nothing readable in the sample: try every rule on every row
+        return Plan(day_first=order)
     if order is None and plain[2] == full[2]:  # already ISO: no rewriting
         return Plan(naive=plain[0], aware=plain[1], day_first=None, normalise=False)
-    if not (full[0] or full[1]):
-        return Plan(day_first=order)
     return Plan(naive=full[0], aware=full[1], day_first=order)
 
 
 def _readable(text: pl.Series) -> tuple[tuple[str, ...], tuple[str, ...], int]:
     """(naive formats, aware formats) that read some value, and how many values they read."""
-    naive, aware, hit = [], [], pl.Series([False] * text.len())
+    naive, aware = [], []
+    hit = pl.Series([False] * text.len(), dtype=pl.Boolean)
     for formats, into in ((_NAIVE_FORMATS, naive), (_AWARE_FORMATS, aware)):
         for f in formats:
             ok = text.str.to_datetime(f, strict=False, time_unit="us").is_not_null()

@@ -53,3 +53,9 @@ def test_a_plan_from_the_head_still_reads_a_different_tail() -> None:
     assert not plan_for(values.head(100)).normalise  # ISO already: the fast path
     parsed = parse_series(values)
     assert parsed[-2] == dt.datetime(2024, 2, 1, tzinfo=UTC) and parsed[-1] is None
+
+
+def test_columns_with_nothing_readable_keep_their_length() -> None:
+    assert parse_series(pl.Series(["junk", "nope", None])).to_list() == [None, None, None]
+    assert parse_series(pl.Series([None, None], dtype=pl.String)).to_list() == [None, None]
+    assert parse_series(pl.Series([], dtype=pl.String)).to_list() == []

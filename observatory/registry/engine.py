@@ -11,21 +11,30 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from observatory.connectors import Progress, silent_progress
-from observatory.errors import IndicatorComputeError
+from observatory.errors import IndicatorComputeError, InputError
 from observatory.h3grid import ROLLUP_RESOLUTIONS
 from observatory.registry.loader import Registry, _display
 from observatory.registry.spec import IndicatorSpec, LoadedSpec
 from observatory.store import now_utc, read_frame, rows_between
 
 _TOLERANCE = 1e-6
+_NUMBERS = ("value", "numerator", "denominator")
+
+
+class IndicatorRunError(IndicatorComputeError, InputError):
+    """Definitions that failed on the store: their SQL or Python, or their output, is at
+    fault (analyst input), so the CLI says which and where and exits 2."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,8 @@ def _check_output(frame: pl.DataFrame, loaded: LoadedSpec) -> list[str]:
     if missing := sorted(needed - set(frame.columns)):
         return [f"{where}: the query returns no column {', '.join(missing)} "
                 f"(it returns {', '.join(frame.columns)}); name its output columns so."]
-    problems = []
+    if problems := _check_types(frame, where):
+        return problems
     keys = ["h3_cell", "period"] if "period" in frame.columns else ["h3_cell"]
     if frame.select(keys).is_duplicated().any():
         problems.append(f"{where}: several rows for the same {' and '.join(keys)}; "
@@ -88,6 +98,41 @@ def _check_output(frame: pl.DataFrame, loaded: LoadedSpec) -> list[str]:
     if spec.aggregation == "ratio" and not problems:
         problems += _check_ratio(frame, loaded)
     return problems
+
+
+def _check_types(frame: pl.DataFrame, where: str) -> list[str]:
+    """Integer cells and finite numbers: text, infinity or NaN is never a result."""
+    problems = []
+    cell = frame["h3_cell"].dtype
+    if not (cell.is_integer() or cell == pl.Null):
+        problems.append(f"{where}: column h3_cell holds {cell} (e.g. "
+                        f"{_example(frame['h3_cell'])}); return the cell as BIGINT, as the "
+                        "store's tables hold it.")
+    numbers = [c for c in _NUMBERS if c in frame.columns]
+    for column in numbers:
+        kind = frame[column].dtype
+        if not (kind.is_numeric() or kind in (pl.Boolean, pl.Null)):
+            problems.append(f"{where}: column {column} holds {kind} (e.g. "
+                            f"{_example(frame[column])}), not numbers; compute a number "
+                            "(CAST(… AS DOUBLE) where the text is one).")
+    if problems:
+        return problems
+    for column in numbers:
+        values = frame[column].cast(pl.Float64)
+        broken = values.is_infinite() | values.is_nan()
+        if broken.any():
+            first = frame.filter(broken).row(0, named=True)
+            problems.append(
+                f"{where}: {int(broken.sum())} rows with an infinite or NaN {column} (first: "
+                f"h3_cell {first['h3_cell']}, {column} {first[column]}); such a figure is "
+                "never stored. Return NULL where there is none (e.g. divide by "
+                "NULLIF(denominator, 0)).")
+    return problems
+
+
+def _example(values: pl.Series) -> str:
+    present = values.drop_nulls()
+    return repr(present[0]) if present.len() else "NULL"
 
 
 def _check_ratio(frame: pl.DataFrame, loaded: LoadedSpec) -> list[str]:
@@ -197,11 +242,28 @@ def _compute_one(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, period: 
     try:
         frame, cut = _query_in_window(con, loaded, window)
     except (duckdb.Error, Exception) as exc:  # any failure of analyst code is reported
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return None, [f"{_display(loaded.path)}: the query failed: {first}"], False
+        return None, [_failure(loaded, exc)], False
     if problems := _check_output(frame, loaded):
         return None, problems, False
     return _results(con, frame, loaded, period=period, computed_at=computed_at), [], cut
+
+
+def _failure(loaded: LoadedSpec, exc: BaseException) -> str:
+    """`<sql or py file> line N: the query of `name` failed: <first line of the error>`;
+    the line is DuckDB's (`LINE n:`) or that of the module's deepest frame."""
+    spec, line = loaded.spec, None
+    if loaded.query is not None:
+        code = loaded.path.parent / str(spec.sql)
+        found = re.search(r"^LINE (\d+):", str(exc), re.MULTILINE)
+        line = int(found.group(1)) if found else None
+    else:
+        code = loaded.path.parent / str(spec.python)
+        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+                 if Path(f.filename).resolve() == code.resolve()]
+        line = lines[-1] if lines else None
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    where = _display(code) + (f" line {line}" if line else "")
+    return f"{where}: the query of `{spec.name}` failed: {first}"
 
 
 def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
@@ -210,8 +272,8 @@ def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     """Compute the named indicators (default: all) into `indicator_results` (only the
     periods of `window` when given).
 
-    Raises IndicatorComputeError listing every failure; the caller's write session then
-    leaves the store as it was.
+    Raises IndicatorRunError (an IndicatorComputeError and an InputError) listing every
+    failure, each with its file; the caller's write session then leaves the store as it was.
     """
     registry.raise_if_problems()
     chosen = [registry.get(n) for n in names] if names else list(registry.specs.values())
@@ -240,8 +302,10 @@ def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         frames.append(frame)
         progress(f"{loaded.spec.name}: {frame.height} rows")
     if failures:
-        raise IndicatorComputeError("\n".join([f"{len(failures)} indicators failed:"] +
-                                              [f"  {f}" for f in failures]))
+        noun = "problem" if len(failures) == 1 else "problems"
+        raise IndicatorRunError("\n".join(
+            [f"{len(failures)} {noun} in the indicators; no result was written:"] +
+            [f"  {f}" for f in failures]))
     _write(con, frames, chosen, results, waiting, partial=partial)
     return results
 

@@ -108,10 +108,23 @@ def _schema_message(error: dict[str, object]) -> str:
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def read_utf8(path: Path) -> tuple[str, str | None]:
+    """(text, None), or ("", `line N: not UTF-8 text (…)` with how to fix)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return "", (f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02X}; probably "
+                    "Latin-1 or Windows-1252). Save the file as UTF-8.")
+
+
 def read_yaml(path: Path) -> tuple[object, dict[Loc, int], str | None]:
     """(data, line of every key, None) of a YAML file, or (None, {}, the syntax problem
     with its line) when it is not valid YAML."""
-    text = path.read_text(encoding="utf-8")
+    text, problem = read_utf8(path)
+    if problem:
+        return None, {}, f"{_display(path)} {problem}"
     loader = _SAFE_LOADER(text)  # one parse gives both the nodes (with lines) and the data
     try:
         node = loader.get_single_node()
@@ -181,7 +194,10 @@ def _check_sql(spec: IndicatorSpec, path: Path, problems: _FileProblems) -> str 
         problems.add(f"SQL file `{spec.sql}` not found beside the definition."
                      f"{_did_you_mean(str(spec.sql), siblings)}", ("sql",))
         return None
-    query = sql_path.read_text(encoding="utf-8")
+    query, problem = read_utf8(sql_path)
+    if problem:
+        problems.add(f"SQL file `{spec.sql}` {problem}", ("sql",))
+        return None
     used = set(_PARAM.findall(_strip_comments(query)))
     for name in sorted(used - set(spec.parameters)):
         problems.add(f"the SQL uses `${name}` but `parameters` does not declare it.",

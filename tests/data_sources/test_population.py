@@ -22,7 +22,9 @@ def test_points_replace_the_modelled_population(store_copy: Path, tmp_path: Path
     path.write_text("lat,lon,population\n60.170,24.940,120\n60.172,24.945,80\n"
                     "60.171,24.946,-5\n8.17,24.95,10\n")
     con = connect_in_place(store_copy)
-    record = ingest_into(con, "population", path)
+    # two places span a third of the study area: refused without --force (tests/
+    # test_real_mistakes.py), loaded with it and said
+    record = ingest_into(con, "population", path, options={"force": True})
     methods = con.execute("SELECT DISTINCT method FROM population_cells").fetchall()
     sources = [r[0] for r in con.execute("SELECT source_id FROM sources WHERE type LIKE "
                                          "'population%'").fetchall()]
@@ -35,6 +37,7 @@ def test_points_replace_the_modelled_population(store_copy: Path, tmp_path: Path
     issues = "\n".join(record.issues)
     assert "1 row with a `population` that is not a number ≥ 0 (line 4" in issues
     assert "1 row outside the study area (a typo in lat/lon?) (line 5" in issues
+    assert "% of the study area" in issues and "loaded with --force (21,936 residents" in issues
 
 
 def test_coarse_cells_are_split_evenly(empty_con: duckdb.DuckDBPyConnection,

@@ -118,7 +118,7 @@ def test_share_of_parent_is_ratio_of_sums_not_mean_of_shares(toy_registry: Path)
      "value differs from numerator / denominator × 100"),
     ("SELECT h3_cell, 1.0 AS numerator, 2.0 AS denominator, 50.0 AS value FROM toy_values "
      "UNION ALL SELECT h3_cell, 1.0, 2.0, 50.0 FROM toy_values\n", "several rows for the same"),
-    ("SELECT h3_cel FROM toy_values\n", "the query failed: Binder Error"),
+    ("SELECT h3_cel FROM toy_values\n", "the query of `toy_bad_share` failed: Binder Error"),
 ])
 def test_output_contract_errors(tmp_path: Path, sql: str, message: str) -> None:
     _define(tmp_path, "toy_bad_share", unit="percent", aggregation="ratio", sql=sql)
@@ -126,7 +126,9 @@ def test_output_contract_errors(tmp_path: Path, sql: str, message: str) -> None:
     con = _toy_store(pl.DataFrame({"h3_cell": [cell], "num": [1.0], "den": [2.0]}))
     with pytest.raises(IndicatorComputeError, match=message) as caught:
         compute_all(con, load_registry(tmp_path, known_inputs={"toy_values"}))
-    assert "toy_bad_share.yml" in str(caught.value)
+    # a failed query names its SQL file; a wrong output, the definition
+    assert ("toy_bad_share.sql" if "failed" in message else "toy_bad_share.yml") in str(
+        caught.value)
 
 
 def test_failed_compute_leaves_the_store_byte_for_byte(
@@ -139,7 +141,7 @@ def test_failed_compute_leaves_the_store_byte_for_byte(
         (folder / "services" / "toy_bad_share.yml").read_text().replace("toy_values", "osm_pois"))
     before = store_copy.read_bytes()
     code = main(["indicators", "compute", "--store", str(store_copy), "--indicators", str(folder)])
-    assert code == 1
+    assert code == 2  # the definition is at fault: bad input, not an internal error
     assert "toy_bad_share.yml: the query returns no column" in capsys.readouterr().err
     assert store_copy.read_bytes() == before
 
