@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 from observatory.errors import InputError
 from observatory.settings import existing_store_path
 
-# The parser needs the default speed; travel_times loads NumPy, SciPy and Polars with it
-# (tests/test_cli_speed.py lists this module until the constant lives somewhere cheap).
-from observatory.travel_times import DEFAULT_SPEED_KMH
-
 if TYPE_CHECKING:
     from observatory.travel_times import Places
+
+
+# travel_times's default (importing it here would load NumPy, SciPy and Polars with the
+# parser; tests/test_travel_times.py keeps the two equal)
+DEFAULT_SPEED_KMH = 4.8
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

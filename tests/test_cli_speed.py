@@ -23,12 +23,7 @@ HEAVY = ("polars", "duckdb", "numpy", "scipy", "pyarrow", "pandas", "sqlalchemy"
          "statsmodels", "pyrosm", "geopandas", "networkx", "streamlit", "h3", "pydantic")
 # Command modules owned elsewhere that still load a heavy library when imported, with why.
 # Each must still be heavy: once fixed, its entry fails until it is removed.
-PENDING: dict[str, str] = {
-    "observatory.cli_forecast": "imports NumPy and observatory.forecasting (SciPy, Polars) "
-                                "at module level",
-    "observatory.cli_travel": "its --speed-kmh default is DEFAULT_SPEED_KMH of "
-                              "observatory.travel_times, which imports NumPy, SciPy, Polars",
-}
+PENDING: dict[str, str] = {}
 MODULES = ("observatory.cli", "observatory.commands", *COMMAND_MODULES)
 
 
@@ -86,17 +81,6 @@ def test_command_modules_import_no_heavy_library(module: str, startup: set[str])
     assert json.loads(result.stdout) == [], f"{module} imports them at module level"
     seconds = _import_seconds(result.stderr, startup=startup)
     assert seconds < BUDGET_S, f"importing {module} took {seconds:.2f} s"
-
-
-@pytest.mark.parametrize("module", sorted(PENDING))
-def test_pending_modules_are_still_heavy(module: str) -> None:
-    """A stale entry fails: once the module is light, remove it from PENDING."""
-    result = _run(f"""
-        import json, sys
-        import {module}
-        print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
-    """)
-    assert json.loads(result.stdout), f"{module} is light now: remove it from PENDING"
 
 
 def test_ingest_still_lists_every_connector(capsys: pytest.CaptureFixture[str]) -> None:

@@ -164,3 +164,10 @@ def test_cli_refuses_bad_input_with_exit_2(walk_store: WalkStore, tmp_path: Path
     assert main([*args, "--origins", str(good), "--speed-kmh", "0"]) == 2
     assert "walking speed must be a positive" in capsys.readouterr().err
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_the_command_line_default_speed_is_the_libraries() -> None:
+    from observatory.cli_travel import DEFAULT_SPEED_KMH as CLI_DEFAULT
+    from observatory.travel_times import DEFAULT_SPEED_KMH
+
+    assert CLI_DEFAULT == DEFAULT_SPEED_KMH
