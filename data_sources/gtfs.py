@@ -24,6 +24,7 @@ from data_sources._common import (
     read_text_table,
     replace_rows,
     slug,
+    zip_damage,
 )
 from observatory.connectors import Connector, Option, Options, Progress
 from observatory.errors import SourceFileError
@@ -62,6 +63,8 @@ class _Feed:
         elif zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
                 self.names = {Path(n).name: n for n in archive.namelist() if n.endswith(".txt")}
+        elif damage := zip_damage(path):
+            raise SourceFileError(f"{path}: {damage}; download the feed again.")
         else:
             raise SourceFileError(f"{path}: is neither a zip archive nor a folder; a GTFS feed "
                                   "is a .zip of stops.txt, routes.txt, trips.txt, ….")

@@ -116,8 +116,12 @@ def _connector_commands(group: argparse.ArgumentParser) -> None:
             parser.add_argument("--source", help="the source to append to "
                                 "(`observatory datasets list`)")
         for option in connector.options:
+            flag, dest = f"--{option.name.replace('_', '-')}", f"opt_{option.name}"
+            if option.kind is bool:  # a switch: given or not
+                parser.add_argument(flag, dest=dest, action="store_true", help=option.help)
+                continue
             # with --append the source's own options apply, so none is required here
-            parser.add_argument(f"--{option.name.replace('_', '-')}", dest=f"opt_{option.name}",
+            parser.add_argument(flag, dest=dest,
                                 help=option.help + (" (required)" if option.required else ""),
                                 required=option.required and not appends,
                                 default=option.default, type=option.kind,

@@ -334,3 +334,24 @@ def test_latin1_definition_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 2
     assert "toy_bad_count.yml line 9: SQL file `toy_bad_count.sql` line 1: not UTF-8" in err
     assert "toy_good_count.yml line 4: not UTF-8 text (byte 0xC4" in err
+
+
+def test_a_truncated_gtfs_zip_is_named_so(store_copy: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "feed.zip"
+    path.write_bytes(_truncated_zip())
+    code, err = _ingest(capsys, store_copy, "gtfs", path)
+    assert code == 2 and f"{path}: is a truncated or corrupt zip archive" in err
+
+
+def test_force_is_a_switch_on_the_command_line(store_copy: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "grid.csv"
+    path.write_text("lat,lon,population\n60.170,24.940,50\n")
+    code, err = _ingest(capsys, store_copy, "population", path, "--force")
+    assert code == 0, err
+    con = connect_in_place(store_copy)
+    try:
+        assert con.execute("SELECT sum(population) FROM population_cells").fetchall() == [(50,)]
+    finally:
+        con.close()
