@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import duckdb
 
-from observatory.accessibility.tables import TABLES as WALK_ACCESS_TABLES
 from observatory.connectors import available_connectors
 from observatory.store import table_names
 
-# Tables the core derives from loaded sources (walk access: observatory/accessibility).
+# Tables the core derives from loaded sources. The walk-access ones are
+# observatory.accessibility's TABLES, named here so that listing datasets does not load the
+# walking-network code (tests/test_accessibility.py keeps the two equal).
+WALK_ACCESS_TABLES = ("walk_access_origins", "walk_access_cells", "walk_access_services")
 CORE_DATASETS = ("population_cells", "building_residents", "study_cells", *WALK_ACCESS_TABLES)
 # Tables that are bookkeeping, not inputs.
 INTERNAL_TABLES = ("sources", "store_meta", "indicator_results", "indicator_runs",

@@ -310,3 +310,9 @@ def test_one_new_service_reruns_only_its_target(walk_store: WalkStore, tmp_path:
     assert after.equals(untouched)
     # the new pharmacy stands at the resident's door: walk to the node and back
     assert changed == pytest.approx(2 * model.origins.snap.distance_m[i])
+
+
+def test_the_dataset_list_names_the_walk_access_tables() -> None:
+    from observatory.datasets import WALK_ACCESS_TABLES
+
+    assert WALK_ACCESS_TABLES == TABLES

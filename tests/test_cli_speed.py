@@ -103,3 +103,17 @@ def test_alert_states_agree_with_the_operational_database() -> None:
     from observatory.opsdb.schema import ALERT_STATES as SCHEMA_STATES
 
     assert ALERT_STATES == SCHEMA_STATES
+
+
+@pytest.mark.parametrize("command", [["datasets", "list"], ["alerts", "list"]],
+                         ids=["datasets-list", "alerts-list"])
+def test_listing_commands_import_within_budget(command: list[str], helsinki_store: object,
+                                               startup: set[str]) -> None:
+    """They need DuckDB, Polars or SQLAlchemy, and nothing more (installed bytecode:
+    pyproject's [tool.uv] compile-bytecode)."""
+    result = _run(f"""
+        from observatory.cli import main
+        main({[*command, "--store", str(helsinki_store)]!r})
+    """)
+    seconds = _import_seconds(result.stderr, startup=startup)
+    assert seconds < BUDGET_S, f"`observatory {' '.join(command)}` imported for {seconds:.2f} s"

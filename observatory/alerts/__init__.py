@@ -8,46 +8,28 @@ webhooks and emails exactly once. `observatory alerts ...` (observatory/cli_aler
 drives it all.
 """
 
-from observatory.alerts.evaluate import (
-    Evaluation,
-    evaluate,
-    evaluate_published,
-    evaluate_published_step,
-    load_checked_rules,
-)
-from observatory.alerts.lifecycle import (
-    AlertActionError,
-    acknowledge,
-    act,
-    act_on_store,
-    add_comment,
-    alert_trail,
-    assign,
-    list_alerts,
-    resolve,
-)
-from observatory.alerts.loader import AlertRuleError, RuleSet, alerts_dir, load_rules
-from observatory.alerts.spec import ChannelSpec, RuleSpec
+from __future__ import annotations
 
-__all__ = [
-    "AlertActionError",
-    "AlertRuleError",
-    "ChannelSpec",
-    "Evaluation",
-    "RuleSet",
-    "RuleSpec",
-    "acknowledge",
-    "act",
-    "act_on_store",
-    "add_comment",
-    "alert_trail",
-    "alerts_dir",
-    "assign",
-    "evaluate",
-    "evaluate_published",
-    "evaluate_published_step",
-    "list_alerts",
-    "load_checked_rules",
-    "load_rules",
-    "resolve",
-]
+import importlib
+from typing import Any
+
+# Each public name and the submodule it lives in. They load on first use (PEP 562), so
+# `observatory alerts list` does not import the evaluation engine and its libraries.
+_EXPORTS = {
+    "Evaluation": "evaluate", "evaluate": "evaluate", "evaluate_published": "evaluate",
+    "evaluate_published_step": "evaluate", "load_checked_rules": "evaluate",
+    "AlertActionError": "lifecycle", "acknowledge": "lifecycle", "act": "lifecycle",
+    "act_on_store": "lifecycle", "add_comment": "lifecycle", "alert_trail": "lifecycle",
+    "assign": "lifecycle", "list_alerts": "lifecycle", "resolve": "lifecycle",
+    "AlertRuleError": "loader", "RuleSet": "loader", "alerts_dir": "loader",
+    "load_rules": "loader", "ChannelSpec": "spec", "RuleSpec": "spec",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'observatory.alerts' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"observatory.alerts.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

@@ -4,52 +4,37 @@ Each takes a read-only DuckDB connection first and returns a Polars frame or a s
 dataclass. Role filtering and disclosure control happen here, never in the UI.
 """
 
-from observatory.views.datasets import (
-    coverage_resolutions,
-    dataset_catalogue,
-    dataset_cells,
-    mappable_tables,
-    poi_counts_by_cell,
-    sources_catalogue,
-    street_context,
-)
-from observatory.views.disclosure import suppress_small_cells
-from observatory.views.indicators import (
-    available_periods,
-    available_resolutions,
-    choose_resolution,
-    headline_scorecard,
-    indicator_catalogue,
-    indicator_cells,
-    indicator_methodology,
-    indicator_summary,
-    map_resolutions,
-    ranked_cells,
-    visible_spec,
-    visible_specs,
-)
-from observatory.views.model import (
-    MAX_MAP_CELLS,
-    CellMap,
-    IndicatorSummary,
-    Methodology,
-    Provenance,
-    SourceRef,
-    TargetStatus,
-)
-from observatory.views.provenance import provenance_for_tables
-from observatory.views.registry_status import registry_status
-from observatory.views.services import service_performance
-from observatory.views.snapshots import snapshot_caption, snapshots_table
-from observatory.views.walking import ChangeNote, WalkingMethod, walking_method
+from __future__ import annotations
 
-__all__ = [
-    "MAX_MAP_CELLS", "CellMap", "ChangeNote", "IndicatorSummary", "Methodology", "Provenance",
-    "SourceRef", "TargetStatus", "WalkingMethod", "available_periods", "available_resolutions",
-    "choose_resolution", "coverage_resolutions", "dataset_catalogue", "dataset_cells",
-    "headline_scorecard", "indicator_catalogue", "indicator_cells", "indicator_methodology",
-    "indicator_summary", "map_resolutions", "mappable_tables", "poi_counts_by_cell",
-    "provenance_for_tables", "ranked_cells", "registry_status", "service_performance",
-    "snapshot_caption", "snapshots_table", "sources_catalogue", "street_context",
-    "suppress_small_cells", "visible_spec", "visible_specs", "walking_method",
-]
+import importlib
+from typing import Any
+
+# Each public name and the submodule it lives in, loaded on first use (PEP 562): a command
+# that lists datasets does not import every view and its libraries.
+_EXPORTS = {
+    "CellMap": "model", "ChangeNote": "walking", "IndicatorSummary": "model",
+    "MAX_MAP_CELLS": "model", "Methodology": "model", "Provenance": "model",
+    "SourceRef": "model", "TargetStatus": "model", "WalkingMethod": "walking",
+    "available_periods": "indicators", "available_resolutions": "indicators",
+    "choose_resolution": "indicators", "coverage_resolutions": "datasets",
+    "dataset_catalogue": "datasets", "dataset_cells": "datasets",
+    "headline_scorecard": "indicators", "indicator_catalogue": "indicators",
+    "indicator_cells": "indicators", "indicator_methodology": "indicators",
+    "indicator_summary": "indicators", "map_resolutions": "indicators",
+    "mappable_tables": "datasets", "poi_counts_by_cell": "datasets",
+    "provenance_for_tables": "provenance", "ranked_cells": "indicators",
+    "registry_status": "registry_status", "service_performance": "services",
+    "snapshot_caption": "snapshots", "snapshots_table": "snapshots",
+    "sources_catalogue": "datasets", "street_context": "datasets",
+    "suppress_small_cells": "disclosure", "visible_spec": "indicators",
+    "visible_specs": "indicators", "walking_method": "walking",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'observatory.views' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"observatory.views.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from observatory.accessibility import CHANGES, METHOD_TEXT, MethodChange
 from observatory.service_categories import CATEGORY_LABELS
 from observatory.walkable import RULE_LINES
+
+if TYPE_CHECKING:
+    from observatory.accessibility import MethodChange
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,10 @@ class WalkingMethod:
 
 def walking_method() -> WalkingMethod:
     """The method, the walkable-ways rule and every change note, newest first."""
+    # here, not at the top: the accessibility package loads the walking-network code, which
+    # every other view (and the command line that lists datasets) does without
+    from observatory.accessibility import CHANGES, METHOD_TEXT
+
     return WalkingMethod(text=METHOD_TEXT, rules=RULE_LINES,
                          changes=tuple(_note(c) for c in reversed(CHANGES)))
 
