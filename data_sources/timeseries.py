@@ -3,15 +3,17 @@
 Readings are stored compactly (`sensor_values` by `series_id`, one `sensor_series` row per
 station and variable; values and hourly aggregates as Parquet files of the store's lake,
 observatory/lake.py, so that appends never copy them) and read through the view
-`sensor_readings`, which has `variable`,
-`unit` and a `quality` flag (`ok`, `impossible`, `duplicate`), so nothing is silently
-dropped or silently kept: rows that
-cannot be parsed are skipped and listed, implausible and duplicate ones are kept, flagged
-and listed, and gaps are reported. Values are converted to the variable's canonical unit.
+`sensor_readings`, which has `variable`, `unit` and a `quality` flag (`ok`, `impossible`,
+`missing` for NaN, `duplicate`), so nothing is silently dropped or silently kept: rows
+that cannot be parsed are skipped and listed, implausible, NaN and duplicate ones are kept,
+flagged and listed, and gaps are reported. Values are converted to the variable's
+canonical unit; what is impossible follows from the variable and from the unit
+(data_sources/units.py). Times are read by the one shared rule, observatory/timeparse.py.
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
 from pathlib import Path
 
@@ -27,12 +29,21 @@ from data_sources._common import (
     slug,
     study_area_bounds,
 )
-from data_sources.units import VARIABLES, canonical_unit
+from data_sources.units import VARIABLES, canonical_unit, value_bounds
 from observatory import lake
 from observatory.connectors import Connector, Option, Options, Progress
 from observatory.errors import InputError, SourceFileError
 from observatory.h3grid import BASE_RESOLUTION
 from observatory.store import SourceRecord, file_sha256
+from observatory.timeparse import (
+    ACCEPTED,
+    SAMPLE_ROWS,
+    Plan,
+    check_time_zone,
+    day_first,
+    parse_utc,
+    plan_for,
+)
 
 TABLES = ("sensor_series", "sensor_values", "sensor_readings", "sensor_readings_hourly",
           "sensor_readings_daily")
@@ -47,11 +58,53 @@ def _scan(path: Path) -> pl.LazyFrame:
     return pl.scan_csv(path, infer_schema=False)
 
 
+def _unreadable(path: Path, exc: Exception) -> SourceFileError:
+    """The error for a file Polars could not read, naming the line at fault when it is a
+    byte that is not UTF-8 or a row with more fields than the header."""
+    where = None
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        where = _not_utf8(path) or _ragged_row(path)
+    return SourceFileError(where or f"{path}: cannot be read ({str(exc).splitlines()[0]}). "
+                           "Give comma-separated UTF-8 text with a header row, or Parquet.")
+
+
+def _not_utf8(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                text = line.decode("latin-1").rstrip("\r\n")
+                return (f"{path} line {number}: byte 0x{line[exc.start]:02x} is not UTF-8 "
+                        f"(the line reads {text!r} as Latin-1). Save the file as UTF-8, "
+                        f"e.g. `iconv -f latin1 -t utf-8 {path.name}`.")
+    return None
+
+
+def _ragged_row(path: Path) -> str | None:
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle)
+        header = next(rows, [])
+        for row in rows:
+            if len(row) > len(header):
+                return (f"{path} line {rows.line_num}: {len(row)} fields where the header "
+                        f"has {len(header)} ({','.join(row)!r}). Remove the extra fields, "
+                        "or quote values that contain a comma.")
+    return None
+
+
+def _collect(path: Path, query: pl.LazyFrame) -> pl.DataFrame:
+    try:
+        return query.collect(engine="streaming")
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise _unreadable(path, exc) from exc
+
+
 def _columns(path: Path, frame: pl.LazyFrame, wanted: dict[str, str | None]) -> list[str]:
     try:
         names = frame.collect_schema().names()
-    except pl.exceptions.PolarsError as exc:
-        raise SourceFileError(f"{path}: cannot be read ({str(exc).splitlines()[0]}).") from exc
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise _unreadable(path, exc) from exc
     problems = []
     for option, column in wanted.items():
         if column is not None and column not in names:
@@ -64,22 +117,117 @@ def _columns(path: Path, frame: pl.LazyFrame, wanted: dict[str, str | None]) -> 
     return names
 
 
-def _has_offsets(lazy: pl.LazyFrame, column: str) -> bool:
-    """Whether the file's times carry a UTC offset (judged on its first rows)."""
-    sample = lazy.select(pl.col(column).cast(pl.String)).head(1000).collect().to_series()
-    return bool(sample.str.contains(r"(Z|[+-]\d\d:?\d\d)$").any())
+def _time_expr(text: pl.Expr, sample: pl.Series, *, tz: str,
+               date_format: str | None) -> tuple[pl.Expr, Plan]:
+    """UTC times by the shared rule with the cheapest plan for the sample, and the plan.
+
+    Times written in UTC with a `Z` (what loggers and APIs write) are read as naive times
+    in UTC once the `Z` is cut: the same instants, without Polars' slow offset parsing.
+    Rows such a plan misses are null here and tried again by `_retry`.
+    """
+    plan = plan_for(sample, date_format=date_format)
+    values = sample.str.strip_chars().drop_nulls()
+    if (plan.date_format is None and not plan.normalise and plan.aware
+            and values.len() and values.str.ends_with("Z").all()):
+        bare = values.str.strip_suffix("Z")
+        naive = plan_for(bare)
+        if not naive.aware and not naive.normalise and naive.naive:
+            # (a value with spaces around it is left to `_retry`, which strips them)
+            return (pl.when(text.str.ends_with("Z"))
+                    .then(parse_utc(text.str.strip_suffix("Z"), tz="UTC", plan=naive)), plan)
+    return parse_utc(text, tz=tz, plan=plan), plan
 
 
-def _parse_time(column: str, *, tz: str, offsets: bool) -> pl.Expr:
-    """Times to UTC: with their own offsets, or read as local time in `tz`."""
-    raw = pl.col(column)
-    if offsets:
-        text = raw.cast(pl.String).str.strip_chars()
-        return text.str.to_datetime(strict=False, time_unit="us", time_zone="UTC")
-    text = raw.cast(pl.String).str.strip_chars()
-    naive = text.str.to_datetime(strict=False, time_unit="us")
-    local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-    return local.dt.convert_time_zone("UTC")
+def _plan_sample(path: Path, lazy: pl.LazyFrame, column: str) -> pl.Series:
+    return _collect(path, lazy.select(pl.col(column).cast(pl.String)).head(SAMPLE_ROWS)
+                    ).to_series()
+
+
+def _retry(path: Path, raw: pl.Series, *, tz: str, plan: Plan) -> pl.Series:
+    """Times the sample's plan missed, read with every rule of the shared parser."""
+    try:
+        order = day_first(raw, date_format=None)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    full = Plan(day_first=plan.day_first if order is None else order)
+    return pl.DataFrame({"t": raw}).select(parse_utc("t", tz=tz, plan=full)).to_series()
+
+
+def _read(path: Path, options: Options, issues: list[str]) -> pl.DataFrame:
+    """LINE, station_id (categorical), time (UTC), value, lat, lon of each readable row;
+    the others are listed in `issues`. Refuses a file without data rows."""
+    wanted = {"time": options["time"], "value": options["value"],
+              "station": options.get("station"), "lat": options.get("lat"),
+              "lon": options.get("lon")}
+    tz = check_time_zone(str(options.get("tz") or "UTC"))
+    date_format = options.get("date_format") or None
+    lazy = _scan(path)
+    _columns(path, lazy, wanted)
+    sample = _plan_sample(path, lazy, wanted["time"])
+    if sample.is_empty():
+        raise SourceFileError(f"{path}: no readings: the file has a header (line 1) but no "
+                              "data rows. Give a file with at least one reading.")
+    try:
+        time, plan = _time_expr(pl.col(wanted["time"]).cast(pl.String), sample, tz=tz,
+                                date_format=date_format)
+    except InputError as exc:
+        raise InputError(f"{path}, column `{wanted['time']}`: {exc}") from None
+    station = (pl.col(wanted["station"]).cast(pl.String) if wanted["station"]
+               else pl.lit(str(options.get("station_id") or slug(path.stem))))
+    coords = []
+    for axis in ("lat", "lon"):
+        fixed = options.get(f"station_{axis}")
+        expr = (pl.col(wanted[axis]).cast(pl.Float64, strict=False) if wanted[axis]
+                else pl.lit(float(fixed) if fixed is not None else None, pl.Float64))
+        coords.append(expr.alias(axis))
+    value = pl.col(wanted["value"]).cast(pl.Float64, strict=False)
+    # two steps, so that each column is parsed once; the raw text is kept where it failed
+    frame = _collect(path, lazy.with_row_index(LINE, offset=2).with_columns(
+        time.alias("_time"), value.alias("_value"),
+    ).select(
+        LINE, station.cast(pl.Categorical).alias("station_id"), pl.col("_time").alias("time"),
+        pl.col("_value").alias("value"), *coords,
+        pl.when(pl.col("_time").is_null()).then(pl.col(wanted["time"]).cast(pl.String))
+        .alias("raw_time"),
+        pl.when(pl.col("_value").is_null()).then(pl.col(wanted["value"]).cast(pl.String))
+        .alias("raw_value")))
+    return _readable(path, frame, tz=tz, plan=plan, issues=issues)
+
+
+def _readable(path: Path, frame: pl.DataFrame, *, tz: str, plan: Plan,
+              issues: list[str]) -> pl.DataFrame:
+    """The rows with a time and a value (times the plan missed tried again with every
+    rule); the others listed in `issues`, or an error when no row is left."""
+    missed = frame["time"].is_null() & frame["raw_time"].is_not_null()
+    if plan.date_format is None and missed.any():
+        again = _retry(path, frame["raw_time"].filter(missed), tz=tz, plan=plan)
+        frame = frame.with_columns(frame["time"].scatter(missed.arg_true(), again))
+    bad = pl.col("time").is_null() | pl.col("value").is_null()
+    rejected = frame.filter(bad)
+    _report_unparseable(path, rejected, issues)
+    frame = (frame.filter(~bad) if rejected.height else frame).drop("raw_time", "raw_value")
+    if frame.is_empty():
+        raise SourceFileError(f"{path}: no row has both a readable time and a number: "
+                              + " ".join(issues))
+    return frame
+
+
+def _report_unparseable(path: Path, raw: pl.DataFrame, issues: list[str]) -> None:
+    hint = f"skipped; times are read as {ACCEPTED}"
+    _note(issues, describe_rows(str(path), raw.filter(pl.col("time").is_null()),
+                                "with a time that cannot be parsed", column="raw_time",
+                                action=hint))
+    rest = raw.filter(pl.col("time").is_not_null())
+    no_value = pl.col("raw_value").is_null()
+    _note(issues, describe_rows(str(path), rest.filter(no_value), "with no value",
+                                column="raw_time"))
+    _note(issues, describe_rows(str(path), rest.filter(~no_value),
+                                "with a value that is not a number", column="raw_value"))
+
+
+def _note(issues: list[str], message: str | None) -> None:
+    if message:
+        issues.append(message)
 
 
 def _unit(path: Path, variable: str, unit: str) -> tuple[str, float, float]:
@@ -95,102 +243,73 @@ def _unit(path: Path, variable: str, unit: str) -> tuple[str, float, float]:
     return known.unit, scale, offset
 
 
-def _read(path: Path, options: Options, issues: list[str]) -> pl.DataFrame:
-    wanted = {"time": options["time"], "value": options["value"],
-              "station": options.get("station"), "lat": options.get("lat"),
-              "lon": options.get("lon")}
-    lazy = _scan(path)
-    _columns(path, lazy, wanted)
-    tz = str(options.get("tz") or "UTC")
-    station = (pl.col(wanted["station"]).cast(pl.String) if wanted["station"]
-               else pl.lit(str(options.get("station_id") or slug(path.stem))))
-    coords = []
-    for axis in ("lat", "lon"):
-        fixed = options.get(f"station_{axis}")
-        expr = (pl.col(wanted[axis]).cast(pl.Float64, strict=False) if wanted[axis]
-                else pl.lit(float(fixed) if fixed is not None else None, pl.Float64))
-        coords.append(expr.alias(axis))
-    raw_time = pl.col(wanted["time"]).cast(pl.String)
-    raw_value = pl.col(wanted["value"]).cast(pl.String)
-    parsed = lazy.with_row_index(LINE, offset=2).select(
-        LINE, station.alias("station_id"),
-        _parse_time(wanted["time"], tz=tz, offsets=_has_offsets(lazy, wanted["time"]))
-        .alias("time"),
-        pl.col(wanted["value"]).cast(pl.Float64, strict=False).alias("value"), *coords,
-        raw_value.is_null().alias("no_value"),
-    ).collect()
-    bad = parsed.filter(pl.col("time").is_null() | pl.col("value").is_null())
-    if bad.height:
-        raw = (lazy.with_row_index(LINE, offset=2)
-               .select(LINE, raw_time.alias("raw_time"), raw_value.alias("raw_value"))
-               .join(bad.lazy().select(LINE, "time", "no_value"), on=LINE).collect())
-        _report_unparseable(path, raw, issues)
-    return parsed.filter(pl.col("time").is_not_null() & pl.col("value").is_not_null()).drop(
-        "no_value")
+def _mapped(key: pl.Expr, old: pl.Series, new: pl.Series) -> pl.Expr:
+    """`key` looked up in a small table (one value per station), without a join's copy."""
+    if old.dtype == pl.Categorical:
+        key, old = key.to_physical(), old.to_physical()
+    return key.replace_strict(old, new, return_dtype=new.dtype)
 
 
-def _report_unparseable(path: Path, raw: pl.DataFrame, issues: list[str]) -> None:
-    _note(issues, describe_rows(str(path), raw.filter(pl.col("time").is_null()),
-                                "with a time that cannot be parsed", column="raw_time"))
-    rest = raw.filter(pl.col("time").is_not_null())
-    _note(issues, describe_rows(str(path), rest.filter(pl.col("no_value")), "with no value",
-                                column="raw_time"))
-    _note(issues, describe_rows(str(path), rest.filter(~pl.col("no_value")),
-                                "with a value that is not a number", column="raw_value"))
+def in_series_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows by `series_id` and time, rows of the same station and time in file order (a
+    stable sort by series alone when the file is already in time order)."""
+    keys = ["series_id"] if frame["time"].is_sorted() else ["series_id", "time"]
+    return frame.sort(keys, maintain_order=True)
 
 
-def _note(issues: list[str], message: str | None) -> None:
-    if message:
-        issues.append(message)
+def _listed(issues: list[str], path: Path, rows: pl.DataFrame, what: str, **how: str) -> None:
+    _note(issues, describe_rows(str(path), rows.sort(LINE), what, **how))
 
 
-def _with_codes(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add `code`, a small integer per station, so that sorts and group-bys run on ints."""
-    return frame.with_columns(pl.col("station_id").cast(pl.Categorical).to_physical()
-                              .cast(pl.Int64).alias("code"))
-
-
-def _flag(path: Path, frame: pl.DataFrame, variable: str, issues: list[str]) -> pl.DataFrame:
-    """Add `flag`: impossible values and duplicates are kept but flagged, and listed."""
-    known = VARIABLES.get(variable)
-    impossible = (pl.col("value").is_nan() | (pl.col("value") < known.low)
-                  | (pl.col("value") > known.high)) if known else pl.col("value").is_nan()
+def flag_values(path: Path, frame: pl.DataFrame, *, variable: str, unit: str,
+                issues: list[str]) -> pl.DataFrame:
+    """Add `flag` to readings in series order: NaN is `missing`, a value outside what the
+    variable and unit allow `impossible`, a repeated station and time `duplicate`; all are
+    kept and listed."""
+    bounds = value_bounds(variable, unit)
+    value = pl.col("value")
+    repeated = ((pl.col("series_id") == pl.col("series_id").shift(1))
+                & (pl.col("time") == pl.col("time").shift(1)))
     frame = frame.with_columns(
-        pl.when(impossible).then(pl.lit("impossible"))
-        .when(pl.struct("code", "time").is_first_distinct().not_())
-        .then(pl.lit("duplicate")).otherwise(None).alias("flag"))
-    if known:
-        what = (f"with an impossible {variable} value (outside {known.low:g}..{known.high:g} "
-                f"{known.unit})")
-        _note(issues, describe_rows(str(path), frame.filter(pl.col("flag") == "impossible"),
-                                    what, column="value", action="kept, flagged `impossible`"))
-    duplicates = frame.filter(pl.col("flag") == "duplicate")
-    _note(issues, describe_rows(str(path), duplicates, "repeating a station and time already "
-                                "read", column="station_id",
-                                action="kept, flagged `duplicate`, left out of indicators"))
+        pl.when(value.is_nan()).then(pl.lit("missing"))
+        .when(~value.is_between(bounds.low, bounds.high)).then(pl.lit("impossible"))
+        .when(repeated).then(pl.lit("duplicate")).otherwise(None).alias("flag"))
+    flagged = frame.filter(pl.col("flag").is_not_null())
+    why = f": {bounds.why}" if bounds.why else ""
+    _listed(issues, path, flagged.filter(pl.col("flag") == "impossible"),
+            f"with an impossible {variable} value (outside {bounds.low:g}..{bounds.high:g} "
+            f"{unit}{why})", column="value", action="kept, flagged `impossible`")
+    _listed(issues, path, flagged.filter(pl.col("flag") == "missing"),
+            "with the value NaN (not a number)", column="value",
+            action="kept, flagged `missing`, left out of indicators")
+    _listed(issues, path, flagged.filter(pl.col("flag") == "duplicate"),
+            "repeating a station and time already read", column="station_id",
+            action="kept, flagged `duplicate`, left out of indicators")
     return frame
 
 
 def _gaps(path: Path, frame: pl.DataFrame, issues: list[str]) -> None:
-    steps = (frame.lazy().filter(pl.col("flag").is_null() | (pl.col("flag") != "duplicate"))
-             .select("code", "time", LINE).sort("code", "time")
-             .with_columns(pl.col("time").diff().over("code").alias("step"))
-             .filter(pl.col("step").is_not_null()))
-    usual = steps.group_by("code").agg((pl.col("step").median() * GAP_FACTOR).alias("limit"))
-    gaps = steps.join(usual, on="code").filter(pl.col("step") > pl.col("limit")).collect()
+    """Report intervals longer than GAP_FACTOR× the station's median step (series order)."""
+    same = pl.col("series_id") == pl.col("series_id").shift(1)
+    step = pl.when(same & (pl.col("flag").is_null() | (pl.col("flag") != "duplicate"))).then(
+        pl.col("time").diff())
+    gaps = (frame.lazy().select("series_id", "station_id", "time", LINE, step.alias("step"))
+            .filter(pl.col("step") > pl.col("step").median().over("series_id") * GAP_FACTOR)
+            .collect())
     if gaps.height:
-        longest = gaps.sort("step", descending=True).row(0, named=True)
-        station = frame.filter(pl.col(LINE) == longest[LINE])["station_id"][0]
+        longest = gaps.sort("step", LINE, descending=[True, False]).row(0, named=True)
         issues.append(
             f"{path}: {gaps.height} gap{'s' if gaps.height > 1 else ''} longer than "
             f"{GAP_FACTOR}× the usual interval; the "
-            f"longest is {longest['step']} at station {station} before "
+            f"longest is {longest['step']} at station {longest['station_id']} before "
             f"{longest['time']:%Y-%m-%d %H:%M} UTC (line {longest[LINE]}); not filled.")
 
 
 def _stations(path: Path, frame: pl.DataFrame, con: duckdb.DuckDBPyConnection,
               issues: list[str]) -> pl.DataFrame:
-    stations = (frame.group_by("code").agg(pl.col("station_id", "lat", "lon", LINE).first())
+    """One row per station (in order of first reading): its first coordinates, a location
+    flag and, when placed, its H3 cell (indexed once per station, not per reading)."""
+    stations = (frame.group_by("station_id").agg(pl.col("lat", "lon", LINE).first())
                 .sort(LINE))
     impossible = (pl.col("lat").abs() > 90) | (pl.col("lon").abs() > 180)
     outside = outside_area(study_area_bounds(con), pl.col("lat"), pl.col("lon"))
@@ -216,7 +335,8 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
                             "WHERE table_name = $n", {"n": name}).fetchall()[0][0])
 
 
-def _hourly(values: pl.DataFrame) -> pl.DataFrame:
+def hourly_from_values(values: pl.DataFrame) -> pl.DataFrame:
+    """Per series and UTC hour: mean, min, max and number of the readings flagged ok."""
     hour_us = 3_600_000_000
     hour = (pl.col("time").dt.epoch("us") // hour_us * hour_us).cast(pl.Datetime("us", "UTC"))
     return (values.lazy().filter(pl.col("flag").is_null())
@@ -297,19 +417,25 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
     variable = slug(str(options["variable"]))
     unit, scale, offset = _unit(path, variable, str(options["unit"]))
     issues: list[str] = []
-    frame = _with_codes(_read(path, options, issues))
+    frame = _read(path, options, issues)
     progress(f"read {frame.height} readings of {variable}")
-    frame = _flag(path, frame.with_columns(pl.col("value") * scale + offset), variable, issues)
-    _gaps(path, frame, issues)
     sid = source_id(path, options)
     stations = _stations(path, frame, con, issues).with_row_index("series_id").with_columns(
         pl.col("series_id").cast(pl.Int64) + _first_series_id(con, sid))
-    values = frame.join(stations.select("code", "series_id", "h3_cell"), on="code").select(
-        "series_id", "time", "value", "flag", "h3_cell")
-    hourly = _hourly(values)
-    series = stations.drop("code").with_columns(
-        pl.lit(sid).alias("source_id"), pl.lit(variable).alias("variable"),
-        pl.lit(unit).alias("unit"))
+    frame = frame.select(LINE, "station_id", "time", "value", _mapped(
+        pl.col("station_id"), stations["station_id"], stations["series_id"]).alias("series_id"))
+    frame = in_series_order(frame)
+    if scale != 1 or offset != 0:
+        frame = frame.with_columns(pl.col("value") * scale + offset)
+    frame = flag_values(path, frame, variable=variable, unit=unit, issues=issues)
+    _gaps(path, frame, issues)
+    values = frame.select("series_id", "time", "value", "flag", _mapped(
+        pl.col("series_id"), stations["series_id"], stations["h3_cell"]).alias("h3_cell"))
+    del frame
+    hourly = hourly_from_values(values)
+    series = stations.with_columns(
+        pl.col("station_id").cast(pl.String), pl.lit(sid).alias("source_id"),
+        pl.lit(variable).alias("variable"), pl.lit(unit).alias("unit"))
     _store(con, sid, series, values, hourly)
     progress(f"stored {values.height} readings, {hourly.height} station-hours")
     return SourceRecord(
@@ -343,6 +469,8 @@ loader = Connector(
         Option("station_lat", "latitude of a single-station file", kind=float),
         Option("station_lon", "longitude of a single-station file", kind=float),
         Option("tz", "time zone of times without an offset (default UTC)", default="UTC"),
+        Option("date_format", "how the times are written where the column cannot tell "
+               "(strftime codes, e.g. %%d/%%m/%%Y %%H:%%M for 31/01/2024 08:30)"),
         Option("licence", "the data's licence"),
         Option("cadence_days", "days within which new data is expected", kind=int, default=1),
     ),

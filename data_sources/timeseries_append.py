@@ -21,13 +21,13 @@ import polars as pl
 
 from data_sources._common import LINE, describe_rows
 from data_sources.timeseries import (
-    _flag,
-    _hourly,
     _read,
     _unit,
-    _with_codes,
     create_views,
     daily_from_hourly,
+    flag_values,
+    hourly_from_values,
+    in_series_order,
     loader,
 )
 from data_sources.units import canonical_unit
@@ -37,7 +37,7 @@ from observatory.errors import InputError
 
 # Options that fix how the source's files are read: an append must not change them.
 SHAPE_OPTIONS = ("time", "value", "variable", "station", "station_id", "lat", "lon",
-                 "station_lat", "station_lon", "tz")
+                 "station_lat", "station_lon", "tz", "date_format")
 COMPACT_FROM = 16  # files in one month of one source before they are merged into one
 
 
@@ -69,7 +69,7 @@ def _series(con: duckdb.DuckDBPyConnection, path: Path, source_id: str,
             frame: pl.DataFrame) -> pl.DataFrame:
     series = con.sql("SELECT station_id, series_id, h3_cell FROM sensor_series "
                      "WHERE source_id = $s", params={"s": source_id}).pl()
-    unknown = sorted(set(frame["station_id"].unique().to_list())
+    unknown = sorted(set(frame["station_id"].cast(pl.String).unique().to_list())
                      - set(series["station_id"].to_list()))
     if unknown:
         known = ", ".join(sorted(series["station_id"].to_list())[:20])
@@ -95,7 +95,7 @@ def _new_rows(con: duckdb.DuckDBPyConnection, path: Path, source_id: str,
             .unique().with_columns(pl.lit(True).alias("_loaded")).collect())
     marked = values.join(keys, on=["series_id", "time"], how="left")
     overlapping = marked.filter(pl.col("_loaded").fill_null(False))
-    if note := describe_rows(str(path), overlapping, "already loaded (same station and "
+    if note := describe_rows(str(path), overlapping.sort(LINE), "already loaded (same station and "
                              "time)", column="station_id", action="skipped"):
         issues.append(note)
     return marked.filter(pl.col("_loaded").is_null()).drop("_loaded"), overlapping.height
@@ -124,7 +124,7 @@ def _update_hourly(con: duckdb.DuckDBPyConnection, source_id: str, added: pl.Dat
            .filter(pl.col("time").is_between(low, high + timedelta(hours=1), closed="left"))
            .with_columns(floor.alias("hour")).join(touched.lazy(), on=["series_id", "hour"])
            .drop("hour").collect())
-    fresh = _hourly(raw)
+    fresh = hourly_from_values(raw)
     kept = (lake.scan(con, "sensor_readings_hourly", source_id=source_id, months=months)
             .join(fresh.lazy().select("series_id", "hour"), on=["series_id", "hour"],
                   how="anti").collect())
@@ -143,12 +143,14 @@ def append(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress, optio
     variable = str(merged["variable"])
     unit, scale, offset = _unit(path, variable, str(merged["unit"]))
     issues: list[str] = []
-    frame = _with_codes(_read(path, merged, issues))
-    frame = _flag(path, frame.with_columns(pl.col("value") * scale + offset), variable, issues)
+    frame = _read(path, merged, issues)
     series = _series(con, path, source_id, frame)
-    values = frame.join(series, on="station_id").select(
-        pl.col("series_id").cast(pl.Int64), "time", "value", "flag",
-        pl.col("h3_cell").cast(pl.Int64), "station_id", LINE)
+    frame = in_series_order(frame.drop("lat", "lon").join(series.select(
+        pl.col("station_id").cast(pl.Categorical), pl.col("series_id").cast(pl.Int64),
+        pl.col("h3_cell").cast(pl.Int64)), on="station_id"))
+    frame = frame.with_columns(pl.col("value") * scale + offset)
+    values = flag_values(path, frame, variable=variable, unit=unit, issues=issues).select(
+        "series_id", "time", "value", "flag", "h3_cell", "station_id", LINE)
     values, overlapping = _new_rows(con, path, source_id, values, issues)
     values = values.drop("station_id", LINE)
     progress(f"{values.height} new readings of {variable} ({overlapping} already loaded)")

@@ -90,29 +90,35 @@ def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
-def _month_expr(column: str, dtype: pl.DataType) -> pl.Expr:
-    if isinstance(dtype, pl.Date):
-        return pl.col(column).dt.strftime("%Y-%m")
-    return pl.col(column).dt.convert_time_zone("UTC").dt.strftime("%Y-%m")
+def _month_keys(frame: pl.DataFrame, column: str) -> pl.Series:
+    """Each row's UTC month as the integer year × 100 + month (cheaper than text)."""
+    when = pl.col(column)
+    if not isinstance(frame.schema[column], pl.Date):
+        when = when.dt.convert_time_zone("UTC")
+    return frame.select((when.dt.year() * 100 + when.dt.month()).alias("m")).to_series()
 
 
 def write_files(con: duckdb.DuckDBPyConnection, table: str, source_id: str,
                 frame: pl.DataFrame) -> list[LakeFile]:
-    """Write `frame` (rows of one source) as one new file per month; returns the files."""
+    """Write `frame` (rows of one source) as one new file per month; returns the files.
+
+    Months are copied out one at a time, so a large load holds one month's copy at most.
+    """
     root, column = lake_root(con), TIME_COLUMNS[table]
     columns = list(LAKE_TABLES[table])
+    frame = frame.select(columns)
+    months = _month_keys(frame, column)
     files = []
-    frame = frame.select(columns).with_columns(
-        _month_expr(column, frame.schema[column]).alias("_month"))
-    for (month,), part in frame.partition_by("_month", as_dict=True, maintain_order=True).items():
-        part = part.drop("_month").sort(columns[:2])
+    for key in months.unique(maintain_order=True).to_list():
+        part = frame.filter(months == key).sort(columns[:2])
         buffer = io.BytesIO()
         part.write_parquet(buffer, compression="zstd", statistics=True)
         data = buffer.getvalue()
         digest = hashlib.sha256(data).hexdigest()
+        month = f"{key // 100:04d}-{key % 100:02d}"
         relative = f"{table}/source={_safe(source_id)}/month={month}/{digest[:32]}.parquet"
         _write_once(root / relative, data)
-        files.append(LakeFile(table, source_id, str(month), relative, part.height, digest))
+        files.append(LakeFile(table, source_id, month, relative, part.height, digest))
     return files
 
 

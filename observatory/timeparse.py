@@ -20,7 +20,7 @@ names the first such line and its value.
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -103,6 +103,8 @@ def plan_for(sample: pl.Series, *, date_format: str | None = None) -> Plan:
     """
     if date_format is not None:
         return Plan(date_format=date_format)
+    if sample.drop_nulls().is_empty():
+        return EVERY_FORMAT
     order = day_first(sample, date_format=None)
     raw = sample.cast(pl.String).str.strip_chars()
     full = _readable(pl.DataFrame({"t": raw}).select(
@@ -111,8 +113,28 @@ def plan_for(sample: pl.Series, *, date_format: str | None = None) -> Plan:
     if full[2] == 0:  # nothing readable in the sample: try every rule on every row
         return Plan(day_first=order)
     if order is None and plain[2] == full[2]:  # already ISO: no rewriting
-        return Plan(naive=plain[0], aware=plain[1], day_first=None, normalise=False)
-    return Plan(naive=full[0], aware=full[1], day_first=order)
+        plan = Plan(naive=plain[0], aware=plain[1], day_first=None, normalise=False)
+    else:
+        plan = Plan(naive=full[0], aware=full[1], day_first=order)
+    return _lean(plan, raw)
+
+
+def _lean(plan: Plan, sample: pl.Series) -> Plan:
+    """The plan with only the formats the sample needs, cheapest (no fractions) first: a
+    plan tries every format it holds on every row, so each one dropped saves a pass."""
+    frame = pl.DataFrame({"t": sample})
+
+    def read(p: Plan) -> pl.Series:
+        return frame.select(parse_utc("t", plan=p)).to_series()
+
+    target = read(plan)
+    chosen = replace(plan, naive=(), aware=())
+    candidates = [("naive", f) for f in plan.naive] + [("aware", f) for f in plan.aware]
+    for kind, fmt in sorted(candidates, key=lambda c: "%.f" in c[1]):
+        trial = replace(chosen, **{kind: (*getattr(chosen, kind), fmt)})
+        if read(trial).is_not_null().sum() > read(chosen).is_not_null().sum():
+            chosen = trial
+    return chosen if read(chosen).equals(target) else plan
 
 
 def _readable(text: pl.Series) -> tuple[tuple[str, ...], tuple[str, ...], int]:
@@ -175,7 +197,8 @@ def parse_series(values: pl.Series, *, tz: str = "UTC",
     parsed = frame.select(parse_utc("t", tz=tz, plan=plan)).to_series()
     missed = parsed.is_null() & values.is_not_null()
     if date_format is None and plan != EVERY_FORMAT and missed.any():
-        order = day_first(values.filter(missed), date_format=None) or plan.day_first
+        order = day_first(values.filter(missed), date_format=None)
+        order = plan.day_first if order is None else order
         again = frame.filter(missed).select(
             parse_utc("t", tz=tz, plan=Plan(day_first=order))).to_series()
         parsed = parsed.scatter(missed.arg_true(), again)
