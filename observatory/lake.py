@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from observatory import snapshots
@@ -107,10 +108,10 @@ def write_files(con: duckdb.DuckDBPyConnection, table: str, source_id: str,
     root, column = lake_root(con), TIME_COLUMNS[table]
     columns = list(LAKE_TABLES[table])
     frame = frame.select(columns)
-    months = _month_keys(frame, column)
+    months = _month_keys(frame, column).to_numpy()
     files = []
-    for key in months.unique(maintain_order=True).to_list():
-        part = frame.filter(months == key).sort(columns[:2])
+    for key in np.unique(months).tolist():
+        part = frame[np.flatnonzero(months == key)].sort(columns[:2])
         buffer = io.BytesIO()
         part.write_parquet(buffer, compression="zstd", statistics=True)
         data = buffer.getvalue()
