@@ -19,6 +19,7 @@ import pytest
 from observatory.cli import COMMAND_MODULES
 
 BUDGET_S = 0.5  # cumulative import time of building the whole parser
+LISTING_BUDGET_S = 0.7  # datasets list, alerts list: they need DuckDB, Polars, SQLAlchemy
 HEAVY = ("polars", "duckdb", "numpy", "scipy", "pyarrow", "pandas", "sqlalchemy",
          "statsmodels", "pyrosm", "geopandas", "networkx", "streamlit", "h3", "pydantic")
 # Command modules owned elsewhere that still load a heavy library when imported, with why.
@@ -110,10 +111,13 @@ def test_alert_states_agree_with_the_operational_database() -> None:
 def test_listing_commands_import_within_budget(command: list[str], helsinki_store: object,
                                                startup: set[str]) -> None:
     """They need DuckDB, Polars or SQLAlchemy, and nothing more (installed bytecode:
-    pyproject's [tool.uv] compile-bytecode)."""
+    pyproject's [tool.uv] compile-bytecode). Measured 0.40-0.45 s on an idle 2-core
+    machine: the budget has headroom for CI's load, and catches a heavy library coming
+    back (the walking-network or forecasting code adds 0.3-0.6 s)."""
     result = _run(f"""
         from observatory.cli import main
         main({[*command, "--store", str(helsinki_store)]!r})
     """)
     seconds = _import_seconds(result.stderr, startup=startup)
-    assert seconds < BUDGET_S, f"`observatory {' '.join(command)}` imported for {seconds:.2f} s"
+    assert seconds < LISTING_BUDGET_S, (
+        f"`observatory {' '.join(command)}` imported for {seconds:.2f} s")

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import h3
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -78,7 +77,8 @@ def list_alerts(ops: OpsDB, *, state: str | None = None) -> pl.DataFrame:
     with ops.read() as conn:
         rows = [dict(row._mapping) for row in conn.execute(query)]
     for row in rows:
-        row["h3_hex"] = h3.int_to_str(row["h3_hex"]) if row["h3_hex"] is not None else None
+        # an H3 cell's text form is its 64-bit number in lowercase hex (h3.int_to_str)
+        row["h3_hex"] = f"{row['h3_hex']:x}" if row["h3_hex"] is not None else None
     return pl.DataFrame(rows, schema=LIST_SCHEMA, orient="row")
 
 
