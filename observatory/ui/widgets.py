@@ -171,7 +171,10 @@ def _legend(cells: CellMap, breaks: Sequence[float]) -> None:
                 zip(class_colours(breaks), legend_labels(values, breaks), strict=False)]
     if cells.cells["value"].null_count():
         swatches.append(_swatch(f"rgba{NO_VALUE_RGBA}", "no value"))
-    st.markdown(f"<div style='font-size:0.85em'><b>{cells.unit_label}</b> (quantile classes)"
+    distinct = {v for v in values if v is not None}
+    how = ("every cell shown has the same value: nothing varies to map" if len(distinct) == 1
+           else "quantile classes")
+    st.markdown(f"<div style='font-size:0.85em'><b>{cells.unit_label}</b> ({how})"
                 f"{''.join(swatches)}</div>", unsafe_allow_html=True)
 
 

@@ -1,0 +1,32 @@
+"""The map legend says when every cell has the same value, instead of one lone class."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+
+def _legend_app(values: list[float]) -> str:
+    def app(values: list[float]) -> None:
+        import polars as pl
+
+        from observatory.ui.widgets import _coloured, _legend
+        from observatory.views import CellMap, Provenance
+
+        cells = CellMap(title="t", unit_label="index", resolution=10,
+                        provenance=Provenance(unit_label="index", sources=()),
+                        cells=pl.DataFrame({"h3_hex": ["8a1126d8a1a7fff"] * len(values),
+                                            "value": values}))
+        _legend(cells, _coloured(cells)[1])
+
+    at = AppTest.from_function(app, args=(values,)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return "\n".join(str(m.value) for m in at.markdown)
+
+
+def test_a_uniform_map_says_nothing_varies() -> None:
+    assert "every cell shown has the same value" in _legend_app([6.0, 6.0, 6.0])
+
+
+def test_a_varied_map_has_quantile_classes() -> None:
+    text = _legend_app([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    assert "quantile classes" in text and "same value" not in text
