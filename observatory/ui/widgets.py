@@ -171,8 +171,10 @@ def _legend(cells: CellMap, breaks: Sequence[float]) -> None:
                 zip(class_colours(breaks), legend_labels(values, breaks), strict=False)]
     if cells.cells["value"].null_count():
         swatches.append(_swatch(f"rgba{NO_VALUE_RGBA}", "no value"))
-    distinct = {v for v in values if v is not None}
-    how = ("every cell shown has the same value: nothing varies to map" if len(distinct) == 1
+    present = [v for v in values if v is not None]
+    # the same value up to float noise (a share summed from parts: 5.999999999999999)
+    uniform = bool(present) and max(present) - min(present) <= 1e-9 * max(1.0, *map(abs, present))
+    how = ("every cell shown has the same value: nothing varies to map" if uniform
            else "quantile classes")
     st.markdown(f"<div style='font-size:0.85em'><b>{cells.unit_label}</b> ({how})"
                 f"{''.join(swatches)}</div>", unsafe_allow_html=True)
