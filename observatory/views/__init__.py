@@ -6,11 +6,7 @@ dataclass. Role filtering and disclosure control happen here, never in the UI.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
-from typing import Any
+from observatory.lazypkg import lazy
 
 # Each public name and the submodule it lives in, loaded on first use (PEP 562): a command
 # that lists datasets does not import every view and its libraries.
@@ -34,28 +30,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    """A public name (from its submodule) or a submodule itself, imported on first use."""
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"observatory.views.{_EXPORTS[name]}"), name)
-    elif importlib.util.find_spec(f"observatory.views.{name}") is not None:
-        value = importlib.import_module(f"observatory.views.{name}")
-    else:
-        raise AttributeError(f"module 'observatory.views' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-class _Package(types.ModuleType):
-    """Where a public name is also a submodule's name (`views.X` the function, `views/X.py`
-    its module), importing the submodule binds the function, as an eager import did."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if (name in _EXPORTS and _EXPORTS[name] == name
-                and isinstance(value, types.ModuleType)):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+__getattr__ = lazy(__name__, _EXPORTS)
