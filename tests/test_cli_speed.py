@@ -19,7 +19,7 @@ import pytest
 from observatory.cli import COMMAND_MODULES
 
 BUDGET_S = 0.5  # cumulative import time of building the whole parser
-LISTING_BUDGET_S = 0.7  # datasets list, alerts list: they need DuckDB, Polars, SQLAlchemy
+LISTING_BUDGET_S = 1.0  # datasets list, alerts list: they need DuckDB, Polars, SQLAlchemy
 HEAVY = ("polars", "duckdb", "numpy", "scipy", "pyarrow", "pandas", "sqlalchemy",
          "statsmodels", "pyrosm", "geopandas", "networkx", "streamlit", "h3", "pydantic")
 # Command modules owned elsewhere that still load a heavy library when imported, with why.
@@ -106,18 +106,29 @@ def test_alert_states_agree_with_the_operational_database() -> None:
     assert ALERT_STATES == SCHEMA_STATES
 
 
+# What the listing commands may not load: they need DuckDB or SQLAlchemy, and Polars.
+NOT_FOR_LISTING = ("scipy", "statsmodels", "pyrosm", "geopandas", "networkx", "streamlit",
+                   "pandas")
+
+
 @pytest.mark.parametrize("command", [["datasets", "list"], ["alerts", "list"]],
                          ids=["datasets-list", "alerts-list"])
 def test_listing_commands_import_within_budget(command: list[str], helsinki_store: object,
                                                startup: set[str]) -> None:
-    """They need DuckDB, Polars or SQLAlchemy, and nothing more (installed bytecode:
-    pyproject's [tool.uv] compile-bytecode). Measured 0.40-0.45 s on an idle 2-core
-    machine: the budget has headroom for CI's load, and catches a heavy library coming
-    back (the walking-network or forecasting code adds 0.3-0.6 s)."""
+    """They load no library they do not use, and import within a budget.
+
+    Measured 0.40-0.45 s of imports on an idle 2-core machine (installed bytecode:
+    pyproject's [tool.uv] compile-bytecode); the budget leaves room for a machine busy
+    with other tests, where the same imports took 0.73 s, and still fails when the
+    walking-network or forecasting code (0.3-0.6 s more) comes back.
+    """
     result = _run(f"""
+        import json, sys
         from observatory.cli import main
         main({[*command, "--store", str(helsinki_store)]!r})
+        print(json.dumps(sorted(m for m in {NOT_FOR_LISTING!r} if m in sys.modules)))
     """)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
     seconds = _import_seconds(result.stderr, startup=startup)
     assert seconds < LISTING_BUDGET_S, (
         f"`observatory {' '.join(command)}` imported for {seconds:.2f} s")
