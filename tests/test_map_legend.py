@@ -32,3 +32,26 @@ def test_a_uniform_map_says_nothing_varies() -> None:
 def test_a_varied_map_has_quantile_classes() -> None:
     text = _legend_app([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     assert "quantile classes" in text and "same value" not in text
+
+
+def test_tables_behind_charts_show_no_float_noise() -> None:
+    import polars as pl
+
+    from observatory.ui.widgets import readable
+
+    frame = pl.DataFrame({"value": [5.999999999999998, 100.00000000000001, 287.9134431654003,
+                                    21936.133000, None], "name": ["a", "b", "c", "d", None]})
+    out = readable(frame)
+    assert out["value"].to_list() == ["6.0", "100.0", "287.9", "21936.0", "–"]
+    assert out["name"].to_list()[-1] == "–"
+    assert readable(out).equals(out)  # twice changes nothing
+
+    def app() -> None:
+        import polars as pl
+
+        from observatory.ui.widgets import table_behind
+
+        table_behind(pl.DataFrame({"value": [5.999999999999998, 6.000000000000002]}))
+
+    at = AppTest.from_function(app).run()
+    assert at.dataframe[0].value["value"].tolist() == [6.0, 6.0]

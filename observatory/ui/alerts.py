@@ -190,7 +190,7 @@ def alert_table(frame: pl.DataFrame) -> None:
     """The filtered alerts, most severe and newest first."""
     if frame.is_empty():
         st.info("No alert matches these filters.")
-    widgets.data_table(widgets.readable(frame.select(LIST_COLUMNS)), max_rows=12)
+    widgets.data_table(frame.select(LIST_COLUMNS), max_rows=12)
 
 
 def _chart(detail: views.AlertDetail) -> None:
@@ -216,7 +216,7 @@ def drill_down(detail: views.AlertDetail) -> None:
         _chart(detail)
     if not detail.raw.is_empty():
         widgets.table_behind(detail.raw, label=detail.raw_label)
-    widgets.table_behind(widgets.readable(detail.events), label="Audit trail", expanded=True)
+    widgets.table_behind(detail.events, label="Audit trail", expanded=True)
 
 
 def actions_form(alert_id: int) -> None:

@@ -88,4 +88,4 @@ def live_panel() -> None:
                                           "received", "readings", "source_id")
     widgets.data_table(table)
     st.markdown("**Alerts that changed last**")
-    widgets.data_table(widgets.readable(views.newest_alerts(alerts)))
+    widgets.data_table(views.newest_alerts(alerts))

@@ -271,14 +271,17 @@ def scorecard(frame: pl.DataFrame, *, per_row: int = 4) -> None:
 
 def readable(frame: pl.DataFrame, *, missing: str = "–") -> pl.DataFrame:
     """A frame as people read it: times as `YYYY-MM-DD HH:MM UTC`, decimals to four
-    significant digits, and a dash, not `None`, where a text or a time is missing."""
+    significant digits (whole numbers from 1,000 up: 21,936 residents, not 21,940), and a
+    dash, not `None`, where a text or a time is missing. Applying it twice changes nothing."""
     zoned = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
     naive = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime) and not t.time_zone]
     out = frame.with_columns(
         *(pl.col(n).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M UTC")
           for n in zoned),
         *(pl.col(n).dt.strftime("%Y-%m-%d %H:%M") for n in naive),
-        pl.col(pl.Float64, pl.Float32).round_sig_figs(4))
+        *(pl.when(pl.col(n).abs() >= 1000).then(pl.col(n).round(0))
+          .otherwise(pl.col(n).round_sig_figs(4)).alias(n)
+          for n, t in frame.schema.items() if t in (pl.Float64, pl.Float32)))
     gaps = [n for n, t in out.schema.items() if t.is_numeric() and out[n].null_count()]
     out = out.with_columns(pl.col(n).cast(pl.String) for n in gaps)  # a dash, not `None`
     return out.with_columns(pl.col(pl.String).fill_null(missing))
@@ -286,15 +289,16 @@ def readable(frame: pl.DataFrame, *, missing: str = "–") -> pl.DataFrame:
 
 def table_behind(frame: pl.DataFrame, *, label: str = "Table behind the chart",
                  expanded: bool = False) -> None:
-    """The data a chart shows, in an expander under it."""
+    """The data a chart shows, in an expander under it, readable (no float noise)."""
     with st.expander(f"{label} ({frame.height:,} rows)", expanded=expanded):
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(readable(frame), hide_index=True, width="stretch")
 
 
 def data_table(frame: pl.DataFrame, *, max_rows: int = 25) -> None:
     """A plain table in full width, tall enough for `max_rows` rows before it scrolls."""
     rows = min(frame.height, max_rows)
-    st.dataframe(frame, hide_index=True, width="stretch", height=35 * (rows + 1) + 3)
+    st.dataframe(readable(frame), hide_index=True, width="stretch",
+                 height=35 * (rows + 1) + 3)
 
 
 RANKING_TITLES = {"higher_is_better": "Best-placed areas (higher is better)",
