@@ -119,22 +119,9 @@ def _columns(path: Path, frame: pl.LazyFrame, wanted: dict[str, str | None]) -> 
 
 def _time_expr(text: pl.Expr, sample: pl.Series, *, tz: str,
                date_format: str | None) -> tuple[pl.Expr, Plan]:
-    """UTC times by the shared rule with the cheapest plan for the sample, and the plan.
-
-    Times written in UTC with a `Z` (what loggers and APIs write) are read as naive times
-    in UTC once the `Z` is cut: the same instants, without Polars' slow offset parsing.
-    Rows such a plan misses are null here and tried again by `_retry`.
-    """
+    """UTC times by the shared rule with the cheapest plan for the sample, and the plan
+    (rows it misses are null here and tried again by `_retry`)."""
     plan = plan_for(sample, date_format=date_format)
-    values = sample.str.strip_chars().drop_nulls()
-    if (plan.date_format is None and not plan.normalise and plan.aware
-            and values.len() and values.str.ends_with("Z").all()):
-        bare = values.str.strip_suffix("Z")
-        naive = plan_for(bare)
-        if not naive.aware and not naive.normalise and naive.naive:
-            # (a value with spaces around it is left to `_retry`, which strips them)
-            return (pl.when(text.str.ends_with("Z"))
-                    .then(parse_utc(text.str.strip_suffix("Z"), tz="UTC", plan=naive)), plan)
     return parse_utc(text, tz=tz, plan=plan), plan
 
 

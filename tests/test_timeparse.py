@@ -59,3 +59,13 @@ def test_columns_with_nothing_readable_keep_their_length() -> None:
     assert parse_series(pl.Series(["junk", "nope", None])).to_list() == [None, None, None]
     assert parse_series(pl.Series([None, None], dtype=pl.String)).to_list() == [None, None]
     assert parse_series(pl.Series([], dtype=pl.String)).to_list() == []
+
+
+def test_utc_logger_times_take_the_fast_plan_and_keep_their_instants() -> None:
+    values = pl.Series(["2024-01-01T10:00:00Z", "2024-01-01T10:10:00Z"] * 6_000
+                       + ["2024-01-01T12:00:00+02:00"])
+    assert plan_for(values.head(100)).utc_z
+    parsed = parse_series(values)
+    assert parsed[0] == dt.datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
+    assert parsed[-1] == dt.datetime(2024, 1, 1, 10, 0, tzinfo=UTC)  # re-read: its offset
+    assert parsed.null_count() == 0
