@@ -165,14 +165,15 @@ def parse_utc(column: str | pl.Expr, *, tz: str = "UTC", plan: Plan = EVERY_FORM
     the text is read with exactly that format (an offset in it, `%z`, is honoured).
     """
     raw = pl.col(column) if isinstance(column, str) else column
+    if plan.utc_z:  # values without the `Z` (or with spaces) are null here: re-read by
+        bare = raw.cast(pl.String)  # every rule, which strips them
+        naive = _first_of([bare.str.strip_suffix("Z").str.to_datetime(
+            f, strict=False, time_unit="us") for f in plan.naive], pl.Datetime("us"))
+        return pl.when(bare.str.ends_with("Z")).then(naive.dt.replace_time_zone("UTC"))
     text = raw.cast(pl.String).str.strip_chars()
     if plan.date_format is not None:
         return _localised(text.str.to_datetime(plan.date_format, strict=False,
                                                time_unit="us"), tz)
-    if plan.utc_z:  # values without the `Z` are null here and re-read by every rule
-        naive = _first_of([text.str.strip_suffix("Z").str.to_datetime(
-            f, strict=False, time_unit="us") for f in plan.naive], pl.Datetime("us"))
-        return pl.when(text.str.ends_with("Z")).then(naive.dt.replace_time_zone("UTC"))
     if plan.normalise:
         text = _normalised(text, day_first_=plan.day_first)
     elif plan.aware:
