@@ -55,3 +55,15 @@ def test_tables_behind_charts_show_no_float_noise() -> None:
 
     at = AppTest.from_function(app).run()
     assert at.dataframe[0].value["value"].tolist() == [6.0, 6.0]
+
+
+def test_values_that_differ_never_share_one_class() -> None:
+    from observatory.ui.colours import class_breaks, class_of, legend_labels
+
+    mostly_four = [4.0] * 150 + [7.0] * 10  # six districts' values spread over 160 cells
+    breaks = class_breaks(mostly_four)
+    assert class_of(4.0, breaks) != class_of(7.0, breaks)
+    assert legend_labels(mostly_four, breaks) == ["4", "7"]
+    skewed = [4.0] * 100 + [5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0] * 2
+    breaks = class_breaks(skewed)
+    assert len(breaks) - 1 == 5 and len({class_of(v, breaks) for v in skewed}) == 5

@@ -47,7 +47,9 @@ def class_breaks(values: Sequence[float | None], *, classes: int = CLASSES) -> l
 
     When the lowest value (typically 0) fills a class or more on its own, it gets a class
     of its own and the other values share the remaining classes, so a map of a sparse
-    indicator does not collapse into two colours.
+    indicator does not collapse into two colours. When most cells share one value and the
+    quantiles collapse, the classes are cut over the distinct values instead: a map whose
+    cells hold 4 and 7 shows two colours, not one class "4–7".
     """
     data = sorted(_clean(v) for v in values if v is not None and not math.isnan(v))
     if not data:
@@ -55,8 +57,18 @@ def class_breaks(values: Sequence[float | None], *, classes: int = CLASSES) -> l
     lowest = data[0]
     rest = [v for v in data if v > lowest]
     if rest and len(data) - len(rest) >= len(data) / classes and classes > 2:
-        return sorted({lowest, *_quantiles(rest, classes - 1)})
-    return sorted(set(_quantiles(data, classes)))
+        breaks = sorted({lowest, *_quantiles(rest, classes - 1)})
+    else:
+        breaks = sorted(set(_quantiles(data, classes)))
+    distinct = sorted(set(data))
+    if len(breaks) - 1 >= min(classes, len(distinct)) or len(distinct) < 2:
+        return breaks
+    # Quantiles collapsed (most cells share a value): classes over the distinct values
+    # instead, so that 4 and 7 never share one colour. Few values: one class each.
+    if len(distinct) <= classes:
+        middles = [(a + b) / 2 for a, b in zip(distinct, distinct[1:], strict=False)]
+        return [distinct[0], *middles, distinct[-1]]
+    return sorted(set(_quantiles(distinct, classes)))
 
 
 def class_colours(breaks: Sequence[float]) -> list[tuple[int, int, int]]:
