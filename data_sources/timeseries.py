@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import csv
 import difflib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import polars_h3 as plh3
 
@@ -168,31 +170,46 @@ def _read(path: Path, options: Options, issues: list[str]) -> pl.DataFrame:
                 else pl.lit(float(fixed) if fixed is not None else None, pl.Float64))
         coords.append(expr.alias(axis))
     value = pl.col(wanted["value"]).cast(pl.Float64, strict=False)
-    # two steps, so that each column is parsed once; the raw text is kept where it failed
-    frame = _collect(path, lazy.with_row_index(LINE, offset=2).with_columns(
-        time.alias("_time"), value.alias("_value"),
-    ).select(
-        LINE, station.cast(pl.Categorical).alias("station_id"), pl.col("_time").alias("time"),
-        pl.col("_value").alias("value"), *coords,
-        pl.when(pl.col("_time").is_null()).then(pl.col(wanted["time"]).cast(pl.String))
-        .alias("raw_time"),
-        pl.when(pl.col("_value").is_null()).then(pl.col(wanted["value"]).cast(pl.String))
-        .alias("raw_value")))
-    return _readable(path, frame, tz=tz, plan=plan, issues=issues)
+    frame = _collect(path, lazy.with_row_index(LINE, offset=2).select(
+        LINE, station.cast(pl.Categorical).alias("station_id"), time.alias("time"),
+        value.alias("value"), *coords))
+    raw = (pl.col(wanted["time"]).cast(pl.String).alias("_time_text"),
+           pl.col(wanted["value"]).cast(pl.String).alias("_value_text"))
+    return _readable(path, frame, lazy.with_row_index(LINE, offset=2).select(LINE, *raw),
+                     tz=tz, plan=plan, issues=issues)
 
 
-def _readable(path: Path, frame: pl.DataFrame, *, tz: str, plan: Plan,
+def _raw_text(path: Path, frame: pl.DataFrame, text: pl.LazyFrame) -> pl.DataFrame:
+    """The rows of `frame` missing a time or a value, with `raw_time` and `raw_value`: the
+    file's text where it could not be read (`text` has it as `_time_text` and
+    `_value_text` by LINE; a second pass over the file, made only when such rows exist)."""
+    failed = frame.filter(pl.col("time").is_null() | pl.col("value").is_null())
+    if failed.is_empty():
+        return failed.with_columns(raw_time=pl.lit(None, pl.String),
+                                   raw_value=pl.lit(None, pl.String))
+    lines = _collect(path, text.filter(pl.col(LINE).is_in(failed[LINE].implode())))
+    return failed.join(lines, on=LINE, how="left").select(
+        *failed.columns,
+        pl.when(pl.col("time").is_null()).then(pl.col("_time_text")).alias("raw_time"),
+        pl.when(pl.col("value").is_null()).then(pl.col("_value_text")).alias("raw_value"))
+
+
+def _readable(path: Path, frame: pl.DataFrame, text: pl.LazyFrame, *, tz: str, plan: Plan,
               issues: list[str]) -> pl.DataFrame:
     """The rows with a time and a value (times the plan missed tried again with every
-    rule); the others listed in `issues`, or an error when no row is left."""
-    missed = frame["time"].is_null() & frame["raw_time"].is_not_null()
+    rule); the others listed in `issues`, or an error when no row is left. `text` gives
+    the file's raw time and value text by LINE."""
+    failed = _raw_text(path, frame, text)
+    missed = failed["time"].is_null() & failed["raw_time"].is_not_null()
     if plan.date_format is None and missed.any():
-        again = _retry(path, frame["raw_time"].filter(missed), tz=tz, plan=plan)
-        frame = frame.with_columns(frame["time"].scatter(missed.arg_true(), again))
-    bad = pl.col("time").is_null() | pl.col("value").is_null()
-    rejected = frame.filter(bad)
+        again = _retry(path, failed["raw_time"].filter(missed), tz=tz, plan=plan)
+        failed = failed.with_columns(failed["time"].scatter(missed.arg_true(), again))
+        rows = failed[LINE].cast(pl.Int64) - 2  # LINE counts the file's rows from 2
+        frame = frame.with_columns(frame["time"].scatter(rows, failed["time"]))
+    rejected = failed.filter(pl.col("time").is_null() | pl.col("value").is_null())
     _report_unparseable(path, rejected, issues)
-    frame = (frame.filter(~bad) if rejected.height else frame).drop("raw_time", "raw_value")
+    if failed.height:
+        frame = frame.filter(pl.col("time").is_not_null() & pl.col("value").is_not_null())
     if frame.is_empty():
         raise SourceFileError(f"{path}: no row has both a readable time and a number: "
                               + " ".join(issues))
@@ -207,7 +224,7 @@ def _report_unparseable(path: Path, raw: pl.DataFrame, issues: list[str]) -> Non
     rest = raw.filter(pl.col("time").is_not_null())
     no_value = pl.col("raw_value").is_null()
     _note(issues, describe_rows(str(path), rest.filter(no_value), "with no value",
-                                column="raw_time"))
+                                column="station_id"))
     _note(issues, describe_rows(str(path), rest.filter(~no_value),
                                 "with a value that is not a number", column="raw_value"))
 
@@ -237,11 +254,25 @@ def _mapped(key: pl.Expr, old: pl.Series, new: pl.Series) -> pl.Expr:
     return key.replace_strict(old, new, return_dtype=new.dtype)
 
 
-def in_series_order(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows by `series_id` and time, rows of the same station and time in file order (a
-    stable sort by series alone when the file is already in time order)."""
-    keys = ["series_id"] if frame["time"].is_sorted() else ["series_id", "time"]
-    return frame.sort(keys, maintain_order=True)
+def in_lake_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows by UTC month, `series_id` and time, rows of the same station and time in file
+    order: the order of the lake's monthly files, so they are written without another
+    sort. A file in time order needs only a stable radix sort on (month, series)."""
+    time_sorted = frame["time"].is_sorted()
+    months = lake.month_numbers(frame["time"].rechunk())
+    series = frame["series_id"].to_numpy()
+    span = int(series.max() - series.min()) + 1
+    key = (months - months.min()).astype(np.int64) * span + (series - series.min())
+    del months, series
+    if time_sorted and key.max() < 2**16:
+        order = np.argsort(key.astype(np.uint16), kind="stable")
+        rows = pl.Series(order.astype(np.uint32) if frame.height < 2**32 else order)
+        # column by column, each made one chunk first (a gather from one chunk is several
+        # times faster), so that at most one column is copied twice at a time
+        return pl.DataFrame([column.rechunk().gather(rows) for column in frame.iter_columns()])
+    keys = ["_key"] if time_sorted else ["_key", "time"]
+    return (frame.with_columns(pl.Series("_key", key)).sort(keys, maintain_order=True)
+            .drop("_key"))
 
 
 def _listed(issues: list[str], path: Path, rows: pl.DataFrame, what: str, **how: str) -> None:
@@ -250,9 +281,9 @@ def _listed(issues: list[str], path: Path, rows: pl.DataFrame, what: str, **how:
 
 def flag_values(path: Path, frame: pl.DataFrame, *, variable: str, unit: str,
                 issues: list[str]) -> pl.DataFrame:
-    """Add `flag` to readings in series order: NaN is `missing`, a value outside what the
-    variable and unit allow `impossible`, a repeated station and time `duplicate`; all are
-    kept and listed."""
+    """Add `flag` to readings in lake order (`in_lake_order`): NaN is `missing`, a value
+    outside what the variable and unit allow `impossible`, a repeated station and time
+    `duplicate`; all are kept and listed."""
     bounds = value_bounds(variable, unit)
     value = pl.col("value")
     repeated = ((pl.col("series_id") == pl.col("series_id").shift(1))
@@ -275,12 +306,29 @@ def flag_values(path: Path, frame: pl.DataFrame, *, variable: str, unit: str,
     return frame
 
 
-def _gaps(path: Path, frame: pl.DataFrame, issues: list[str]) -> None:
-    """Report intervals longer than GAP_FACTOR× the station's median step (series order)."""
+def _steps(frame: pl.DataFrame) -> pl.Series:
+    """Each reading's interval since the previous reading of its series (null for the
+    first and for duplicates), in lake order: within a month a series' rows are adjacent;
+    its first row of a month follows its last row of an earlier month."""
     same = pl.col("series_id") == pl.col("series_id").shift(1)
-    step = pl.when(same & (pl.col("flag").is_null() | (pl.col("flag") != "duplicate"))).then(
-        pl.col("time").diff())
-    gaps = (frame.lazy().select("series_id", "station_id", "time", LINE, step.alias("step"))
+    steps = frame.select(pl.when(same).then(pl.col("time").diff())).to_series()
+    rows = frame.select("series_id", "time").with_row_index("_pos")
+    firsts = rows.filter(~same.fill_null(False))
+    lasts = rows.filter(pl.col("series_id") != pl.col("series_id").shift(-1).fill_null(-1))
+    earlier = firsts.join_asof(lasts.rename({"time": "_before"}), on="_pos", by="series_id",
+                               strategy="backward", allow_exact_matches=False,
+                               check_sortedness=False)  # both are by row position
+    earlier = earlier.filter(pl.col("_before").is_not_null())
+    if earlier.height:
+        steps = steps.scatter(earlier["_pos"], earlier["time"] - earlier["_before"])
+    duplicate = frame["flag"].eq_missing("duplicate")
+    return pl.select(pl.when(duplicate).then(None).otherwise(steps)).to_series()
+
+
+def _gaps(path: Path, frame: pl.DataFrame, issues: list[str]) -> None:
+    """Report intervals longer than GAP_FACTOR× the station's median step (lake order)."""
+    gaps = (frame.lazy().select("series_id", "station_id", "time", LINE)
+            .with_columns(_steps(frame).alias("step"))
             .filter(pl.col("step") > pl.col("step").median().over("series_id") * GAP_FACTOR)
             .collect())
     if gaps.height:
@@ -322,15 +370,44 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
                             "WHERE table_name = $n", {"n": name}).fetchall()[0][0])
 
 
-def hourly_from_values(values: pl.DataFrame) -> pl.DataFrame:
-    """Per series and UTC hour: mean, min, max and number of the readings flagged ok."""
-    hour_us = 3_600_000_000
-    hour = (pl.col("time").dt.epoch("us") // hour_us * hour_us).cast(pl.Datetime("us", "UTC"))
+HOUR_US = 3_600_000_000
+
+
+def hourly_from_values(values: pl.DataFrame, *, lake_ordered: bool = False) -> pl.DataFrame:
+    """Per series and UTC hour: mean, min, max and number of the readings flagged ok.
+
+    Readings in lake order (`in_lake_order`) have each station-hour as one run of rows:
+    those are reduced run by run, giving the hours in lake order too; other frames are
+    grouped by hash.
+    """
+    if lake_ordered:
+        return _hourly_runs(values)
+    hour = (pl.col("time").dt.epoch("us") // HOUR_US * HOUR_US).cast(pl.Datetime("us", "UTC"))
     return (values.lazy().filter(pl.col("flag").is_null())
             .group_by("series_id", hour.alias("hour"))
             .agg(pl.col("value").mean().alias("mean"), pl.col("value").min().alias("min"),
                  pl.col("value").max().alias("max"), pl.len().cast(pl.Int32).alias("n"))
             .collect())
+
+
+def _hourly_runs(values: pl.DataFrame) -> pl.DataFrame:
+    series = values["series_id"].to_numpy()
+    hours = values["time"].dt.epoch("us").to_numpy() // HOUR_US
+    value = values["value"].to_numpy()
+    ok = values["flag"].is_null().to_numpy()
+    if not ok.all():
+        series, hours, value = series[ok], hours[ok], value[ok]
+    if not value.size:
+        return hourly_from_values(values.clear())
+    starts = np.flatnonzero(np.concatenate(
+        [[True], (series[1:] != series[:-1]) | (hours[1:] != hours[:-1])]))
+    counts = np.diff(np.append(starts, value.size))
+    return pl.DataFrame({
+        "series_id": series[starts],
+        "hour": pl.Series(hours[starts] * HOUR_US).cast(pl.Datetime("us", "UTC")),
+        "mean": np.add.reduceat(value, starts) / counts,
+        "min": np.minimum.reduceat(value, starts), "max": np.maximum.reduceat(value, starts),
+        "n": counts.astype(np.int32)})
 
 
 def daily_from_hourly(hourly: pl.DataFrame) -> pl.DataFrame:
@@ -404,14 +481,16 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
     variable = slug(str(options["variable"]))
     unit, scale, offset = _unit(path, variable, str(options["unit"]))
     issues: list[str] = []
-    frame = _read(path, options, issues)
+    with ThreadPoolExecutor(1) as pool:  # the checksum is read while Polars parses
+        checksum = pool.submit(file_sha256, path)
+        frame = _read(path, options, issues)
     progress(f"read {frame.height} readings of {variable}")
     sid = source_id(path, options)
     stations = _stations(path, frame, con, issues).with_row_index("series_id").with_columns(
         pl.col("series_id").cast(pl.Int64) + _first_series_id(con, sid))
     frame = frame.select(LINE, "station_id", "time", "value", _mapped(
         pl.col("station_id"), stations["station_id"], stations["series_id"]).alias("series_id"))
-    frame = in_series_order(frame)
+    frame = in_lake_order(frame)
     if scale != 1 or offset != 0:
         frame = frame.with_columns(pl.col("value") * scale + offset)
     frame = flag_values(path, frame, variable=variable, unit=unit, issues=issues)
@@ -419,14 +498,14 @@ def ingest(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
     values = frame.select("series_id", "time", "value", "flag", _mapped(
         pl.col("series_id"), stations["series_id"], stations["h3_cell"]).alias("h3_cell"))
     del frame
-    hourly = hourly_from_values(values)
+    hourly = hourly_from_values(values, lake_ordered=True)
     series = stations.with_columns(
         pl.col("station_id").cast(pl.String), pl.lit(sid).alias("source_id"),
         pl.lit(variable).alias("variable"), pl.lit(unit).alias("unit"))
     _store(con, sid, series, values, hourly)
     progress(f"stored {values.height} readings, {hourly.height} station-hours")
     return SourceRecord(
-        source_id=sid, type="timeseries", path=str(path), sha256=file_sha256(path),
+        source_id=sid, type="timeseries", path=str(path), sha256=checksum.result(),
         licence=str(options.get("licence") or "not stated"),
         row_counts={"sensor_series": series.height, "sensor_readings": values.height,
                     "sensor_readings_hourly": hourly.height,

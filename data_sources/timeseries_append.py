@@ -21,13 +21,14 @@ import polars as pl
 
 from data_sources._common import LINE, describe_rows
 from data_sources.timeseries import (
+    HOUR_US,
     _read,
     _unit,
     create_views,
     daily_from_hourly,
     flag_values,
     hourly_from_values,
-    in_series_order,
+    in_lake_order,
     loader,
 )
 from data_sources.units import canonical_unit
@@ -115,8 +116,7 @@ def _compact(con: duckdb.DuckDBPyConnection, source_id: str, months: list[str]) 
 def _update_hourly(con: duckdb.DuckDBPyConnection, source_id: str, added: pl.DataFrame) -> None:
     """Recompute the hourly aggregates of the station-hours that got readings (from every
     reading of those hours) and write each month touched as one new file."""
-    hour_us = 3_600_000_000
-    floor = (pl.col("time").dt.epoch("us") // hour_us * hour_us).cast(pl.Datetime("us", "UTC"))
+    floor = (pl.col("time").dt.epoch("us") // HOUR_US * HOUR_US).cast(pl.Datetime("us", "UTC"))
     touched = added.select("series_id", floor.alias("hour")).unique()
     low, high = touched["hour"].min(), touched["hour"].max()
     months = _months(added)
@@ -145,7 +145,7 @@ def append(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress, optio
     issues: list[str] = []
     frame = _read(path, merged, issues)
     series = _series(con, path, source_id, frame)
-    frame = in_series_order(frame.drop("lat", "lon").join(series.select(
+    frame = in_lake_order(frame.drop("lat", "lon").join(series.select(
         pl.col("station_id").cast(pl.Categorical), pl.col("series_id").cast(pl.Int64),
         pl.col("h3_cell").cast(pl.Int64)), on="station_id"))
     frame = frame.with_columns(pl.col("value") * scale + offset)
