@@ -1,20 +1,28 @@
-"""Entry point: resolve the viewer's role, build the navigation from it, run the page.
+"""Entry point: establish the viewer on the server, build the navigation from their roles,
+run the page.
 
-`uv run streamlit run streamlit_app.py` (the store comes from $OBSERVATORY_STORE or
-var/observatory.duckdb; `uv run observatory demo` builds one).
+`uv run observatory demo` builds the demo store and serves it with the demo role switcher;
+`uv run observatory serve` serves a store to the public, and to signed-in staff when
+`[auth]` is configured in .streamlit/secrets.toml (observatory/ui/auth.py).
 """
 
 import streamlit as st
 
-from observatory.ui import loaders, navigation, widgets
+from observatory.ui import auth, loaders, navigation
 
 st.set_page_config(page_title="Observatory", page_icon="🏙️", layout="wide")
 
-role = widgets.role_switcher()
-if role.sees_internal:  # the server's file layout is not the public's business
+viewer, settings, problem = auth.current_viewer()
+auth.identity_block(viewer, settings, problem)
+if viewer.roles:  # the server's file layout is not the public's business
     st.sidebar.caption(f"Store: `{loaders.store_label()}`")
 if snapshot := loaders.snapshot_label():  # a figure shown to a council can be reproduced
     st.sidebar.caption(snapshot)
-problem = loaders.store_problem()
-pages = navigation.setup_pages(problem) if problem else navigation.pages_for(role)
-st.navigation(pages, position="sidebar").run()
+if store_problem := loaders.store_problem():
+    st.navigation(navigation.setup_pages(store_problem, staff=bool(viewer.roles)),
+                  position="hidden").run()
+else:
+    page, role = navigation.navigate(viewer)
+    auth.set_page_role(role)
+    auth.demo_notice(viewer)
+    page.run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,6 +96,8 @@ def alerts_evaluate(args: argparse.Namespace) -> int:
     finally:
         con.close()
     ruleset = load_checked_rules(_path(args.rules), registry)
+    for problem in ruleset.secret_problems:  # the alerts are still recorded
+        print(f"warning: notifications will fail: {problem}", file=sys.stderr)
     result = evaluate_published(path, registry, ruleset, now=_now(args.now))
     if args.json:
         print(json.dumps({**vars(result), "summary": result.summary()}, default=str, indent=2))
@@ -125,21 +128,33 @@ def alerts_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_user() -> str:
+    """The operating-system user running the command."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return f"uid {os.getuid()}"
+
+
 def _act(action: str, **fields: str) -> object:
     def handler(args: argparse.Namespace) -> int:
         from observatory.alerts import act_on_store
 
         kwargs = {name: getattr(args, attr) for name, attr in fields.items()}
+        kwargs["by"] = kwargs.get("by") or _os_user()
         act_on_store(_store(args), action, args.id, via="cli", **kwargs)
-        print(f"alert {args.id}: {action} done")
+        print(f"alert {args.id}: {action} done, recorded as {kwargs['by']} (via cli)")
         return 0
 
     return handler
 
 
 def rules_validate(args: argparse.Namespace) -> int:
-    """Report every problem of the rule files at once; exit 2 when any exists."""
-    from observatory.alerts import load_checked_rules
+    """Report every problem of the rule files, and every channel secret that cannot be
+    resolved here, at once; exit 2 when any exists."""
+    from observatory.alerts import alerts_dir, load_rules
     from observatory.datasets import known_datasets
     from observatory.registry import load_registry
     from observatory.store import connect_read
@@ -154,7 +169,8 @@ def rules_validate(args: argparse.Namespace) -> int:
     finally:
         if con is not None:
             con.close()
-    ruleset = load_checked_rules(_path(args.rules), registry)
+    ruleset = load_rules(_path(args.rules) or alerts_dir(), registry=registry)
+    ruleset.raise_if_problems(secrets=True)
     print(
         f"{len(ruleset.rules)} alert rules and {len(ruleset.channels)} channels valid in "
         f"{ruleset.folder}"
@@ -225,6 +241,10 @@ def _action_commands(inner: argparse._SubParsersAction) -> None:
         parser = _parser(inner, name, _act(action, **fields), help_text)
         parser.add_argument("id", type=int, help="the alert's id (`observatory alerts list`)")
         for flag in flags:
+            if flag == "--by":
+                parser.add_argument("--by", help="who acts (default: the operating-system "
+                                    "user; the audit trail records `via cli`)")
+                continue
             optional = flag == "--comment" and action in ("acknowledge", "assign")
             parser.add_argument(
                 flag, required=not optional, help=f"{flag[2:]}{' (optional)' if optional else ''}"

@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from observatory.settings import REPO_ROOT, existing_store_path
+from observatory.settings import DEMO_ROLES_ENV, REPO_ROOT, SECRETS_ENV, existing_store_path
 
 
 def watch_command(args: argparse.Namespace) -> int:
@@ -29,12 +29,21 @@ def watch_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_command(path: Path, *, port: int, address: str) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment that serve the dashboard on `path`."""
+def serve_command(path: Path, *, port: int, address: str,
+                  demo: bool = False) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that serve the dashboard on `path`.
+
+    Only the demo offers the demo role switcher (unless OBSERVATORY_DEMO_ROLES=0 is set);
+    a deployment serves the public portal, plus sign-in when `[auth]` is configured in
+    the secrets file ($OBSERVATORY_SECRETS, else .streamlit/secrets.toml at the
+    repository root). XSRF protection stays Streamlit's default: on.
+    """
     env = dict(os.environ, OBSERVATORY_STORE=str(path))
+    env[DEMO_ROLES_ENV] = env.get(DEMO_ROLES_ENV, "1") if demo else "0"
+    secrets = Path(env.get(SECRETS_ENV) or REPO_ROOT / ".streamlit" / "secrets.toml")
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
                "--server.port", str(port), "--server.address", address,
-               "--server.headless", "true"]
+               "--server.headless", "true", "--secrets.files", str(secrets)]
     return command, env
 
 
@@ -43,7 +52,7 @@ def serve_live(path: Path, *, port: int, address: str, every: float) -> int:
     from observatory.connectors import stderr_progress
     from observatory.live import run_live_feed
 
-    command, env = serve_command(path, port=port, address=address)
+    command, env = serve_command(path, port=port, address=address, demo=True)
     print(f"Dashboard on http://{address}:{port} with live simulated readings every "
           f"{every:g} s (Ctrl-C to stop)", file=sys.stderr)
     server = subprocess.Popen(command, env=env)

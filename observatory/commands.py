@@ -50,7 +50,7 @@ def demo(args: argparse.Namespace) -> int:
         return 0
     if args.live:
         return serve_live(path, port=args.port, address=args.address, every=args.every)
-    return _serve(path, port=args.port, address=args.address)
+    return _serve(path, port=args.port, address=args.address, demo=True)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -58,8 +58,8 @@ def serve(args: argparse.Namespace) -> int:
     return _serve(_existing_store(args), port=args.port, address=args.address)
 
 
-def _serve(path: Path, *, port: int, address: str) -> int:
-    command, env = serve_command(path, port=port, address=address)
+def _serve(path: Path, *, port: int, address: str, demo: bool = False) -> int:
+    command, env = serve_command(path, port=port, address=address, demo=demo)
     print(f"Dashboard on http://{address}:{port} (Ctrl-C to stop)", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -42,9 +42,11 @@ def indicators_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 DEMO_ROLES_ENV = "OBSERVATORY_DEMO_ROLES"
+SECRETS_ENV = "OBSERVATORY_SECRETS"
 
 
 def demo_roles_enabled() -> bool:
-    """Whether the demo role switcher (and `?role=`) is on; `OBSERVATORY_DEMO_ROLES=0` turns
-    it off for a public deployment, where every visitor gets the public portal only."""
-    return os.environ.get(DEMO_ROLES_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    """Whether the demo role switcher (and `?role=`) is on: only `observatory demo` sets
+    OBSERVATORY_DEMO_ROLES=1 (and never when sign-in is configured); anything else serves
+    the public portal to every visitor who has not signed in."""
+    return os.environ.get(DEMO_ROLES_ENV, "0").strip().lower() in ("1", "true", "yes", "on")

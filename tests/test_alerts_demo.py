@@ -9,12 +9,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from observatory.alerts import list_alerts
 from observatory.opsdb import ops_database
 from observatory.settings import STORE_ENV
 from observatory.store import connect_read, read_frame
+from tests.signin import signed_in
 
 
 def _expected_no2_episodes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, object, int]]:
@@ -85,14 +85,11 @@ def test_operations_page_acknowledges_an_alert(
     demo_copy: Path, app_script: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(STORE_ENV, str(demo_copy))
-    at = AppTest.from_file(str(app_script), default_timeout=30)
-    at.session_state["role"] = "operations"
-    at.run()
+    at = signed_in(app_script, "operations", email="aino@city.example").run()
     at.switch_page("pages/operations/alerts.py").run()
     assert not at.exception and at.title[0].value == "Alerts"
     alert_id = at.selectbox(key="operations_alerts_pick").value
     at.radio(key="operations_alerts_action_kind").set_value("acknowledge")
-    at.text_input(key="operations_alerts_by").set_value("Aino")
     at.text_area(key="operations_alerts_comment").set_value("crew on the way")
     next(b for b in at.button if b.label == "Apply").click().run()
     assert not at.exception and not at.error
@@ -100,7 +97,7 @@ def test_operations_page_acknowledges_an_alert(
     row = list_alerts(ops_database(demo_copy)).filter(pl.col("id") == alert_id).row(0, named=True)
     assert (row["state"], row["acknowledged_by"], row["comment"]) == (
         "acknowledged",
-        "Aino",
+        "aino@city.example",
         "crew on the way",
     )
     assert "acknowledged" in at.dataframe[0].value["state"].to_list()

@@ -15,12 +15,11 @@ from observatory.live import demo_stations, tick
 from observatory.opsdb import ops_database
 from observatory.settings import STORE_ENV
 from observatory.ui import live as live_ui
+from tests.signin import signed_in
 
 
 def _live(app_script: Path) -> AppTest:
-    at = AppTest.from_file(str(app_script), default_timeout=60)
-    at.session_state["role"] = "operations"
-    at.run()
+    at = signed_in(app_script, "operations", timeout=60).run()
     return at.switch_page("pages/operations/live.py").run()
 
 

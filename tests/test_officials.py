@@ -12,13 +12,11 @@ from observatory.roles import Role
 from observatory.settings import indicators_dir
 from observatory.store import connect_read
 from observatory.views import trends
+from tests.signin import signed_in
 
 
 def _open(app_script: Path, role: Role, page: str) -> AppTest:
-    at = AppTest.from_file(str(app_script), default_timeout=30)
-    at.session_state["role"] = role.value
-    at.run()
-    return at.switch_page(page).run()
+    return signed_in(app_script, role).run().switch_page(page).run()
 
 
 def test_overview_scorecard_trend_changes_and_brief(ui_store: Path, app_script: Path) -> None:

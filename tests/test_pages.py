@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from observatory.roles import Role
 from observatory.settings import STORE_ENV
 from observatory.ui.navigation import ROLE_PAGES, PageEntry, page_entries
+from tests.signin import anonymous, demo, open_url, signed_in
 
 CASES = [(role, entry) for role, entries in ROLE_PAGES.items() for entry in entries]
 # Server-side budget of one page run with warm caches (seconds).
@@ -20,8 +21,8 @@ INTERNAL_LABEL = "Residents (modelled)"  # residents_modelled_count, visibility:
 
 
 def _app(app_script: Path, role: Role) -> AppTest:
-    at = AppTest.from_file(str(app_script), default_timeout=30)
-    at.session_state["role"] = role.value
+    """The app as someone holding `role` (signed in), or as an anonymous visitor."""
+    at = anonymous(app_script) if role is Role.PUBLIC else signed_in(app_script, role)
     return at.run()
 
 
@@ -50,6 +51,8 @@ def test_page_shows_a_map_a_table_and_provenance(
     at = _open(app_script, role, entry)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+    if not entry.has_map:  # the people page: a table, checked in tests/test_signin_pages.py
+        return
     hexagons = [layer for layer in _deck_layers(at) if layer["@@type"] == "H3HexagonLayer"]
     assert hexagons and all(layer["data"] for layer in hexagons)
     assert all(len(row["h3_hex"]) == 15 for row in hexagons[0]["data"])
@@ -70,17 +73,16 @@ def test_public_navigation_offers_no_staff_pages(ui_store: Path, app_script: Pat
     public = {e.path for e in page_entries(Role.PUBLIC)}
     assert all(path.startswith("pages/public/") for path in public)
     at = _app(app_script, Role.PUBLIC)
-    for role in (Role.ANALYSTS, Role.OFFICIALS, Role.OPERATIONS):
-        for entry in page_entries(role):
-            with pytest.raises(ValueError):
-                at.switch_page(entry.path)
+    links = {link.proto.page for link in at.sidebar.get("page_link")}
+    assert links and all("pages/public/" in link or link in ("portal", "about", "")
+                         for link in links), links
 
 
-def test_switching_role_changes_the_pages(ui_store: Path, app_script: Path) -> None:
-    at = _app(app_script, Role.PUBLIC)
+def test_switching_demo_role_changes_the_pages(ui_store: Path, app_script: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    at = demo(app_script, Role.PUBLIC, monkeypatch).run()
     assert at.title[0].value == "Neighbourhood indicators"
-    with pytest.raises(ValueError):
-        at.switch_page("pages/analysts/registry.py")
+    assert any("Demo: sign-in is off" in c.value for c in at.caption)
     at.radio(key="public_portal_theme").set_value("population").run()
     assert INTERNAL_LABEL not in at.selectbox(key="public_portal_indicator").options
     at.sidebar.selectbox(key="role").set_value(Role.ANALYSTS.value).run()
@@ -89,11 +91,11 @@ def test_switching_role_changes_the_pages(ui_store: Path, app_script: Path) -> N
     assert INTERNAL_LABEL in at.selectbox(key="analysts_registry_indicator").options
     at.switch_page("pages/analysts/catalogue.py").run()
     assert at.title[0].value == "Data catalogue" and not at.exception
-    with pytest.raises(ValueError):
-        at.switch_page("pages/public/portal.py")
 
 
-def test_role_query_parameter_opens_that_role(ui_store: Path, app_script: Path) -> None:
+def test_demo_role_query_parameter_opens_that_role(ui_store: Path, app_script: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OBSERVATORY_DEMO_ROLES", "1")
     at = AppTest.from_file(str(app_script), default_timeout=30)
     at.query_params["role"] = "operations"
     at.run()
@@ -101,7 +103,9 @@ def test_role_query_parameter_opens_that_role(ui_store: Path, app_script: Path) 
     assert at.session_state["role"] == "operations"
 
 
-def test_unknown_role_falls_back_to_the_public(ui_store: Path, app_script: Path) -> None:
+def test_unknown_demo_role_falls_back_to_the_public(ui_store: Path, app_script: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OBSERVATORY_DEMO_ROLES", "1")
     at = AppTest.from_file(str(app_script), default_timeout=30)
     at.query_params["role"] = "mayor"
     at.run()
@@ -110,8 +114,7 @@ def test_unknown_role_falls_back_to_the_public(ui_store: Path, app_script: Path)
 
 def test_public_cannot_smuggle_an_internal_indicator_in(ui_store: Path,
                                                         app_script: Path) -> None:
-    at = AppTest.from_file(str(app_script), default_timeout=30)
-    at.session_state["role"] = "public"
+    at = anonymous(app_script)
     at.session_state["public_portal_indicator"] = "residents_modelled_count"
     at.run()
     assert not at.exception and not at.error
@@ -119,27 +122,36 @@ def test_public_cannot_smuggle_an_internal_indicator_in(ui_store: Path,
     assert at.session_state["public_portal_indicator"] != "residents_modelled_count"
 
 
-def test_missing_store_says_how_to_build_one(
+def test_missing_store_tells_staff_how_to_build_one_and_the_public_nothing(
     ui_store: Path, app_script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(STORE_ENV, str(tmp_path / "nowhere.duckdb"))
-    at = AppTest.from_file(str(app_script), default_timeout=30).run()
+    missing = tmp_path / "nowhere.duckdb"
+    monkeypatch.setenv(STORE_ENV, str(missing))
+    at = signed_in(app_script, Role.ANALYSTS).run()
     assert not at.exception
     assert any("observatory demo" in e.value for e in at.error)
+    at = anonymous(app_script).run()
+    assert not at.exception and not at.error
+    assert any("No data has been published here yet" in i.value for i in at.info)
+    shown = _text(at) + "".join(c.value for c in at.sidebar.caption)
+    assert str(tmp_path) not in shown and "duckdb" not in shown
 
 
-def test_a_public_deployment_ignores_role_choices(
+def test_a_deployment_without_sign_in_serves_the_public_only(
     ui_store: Path, app_script: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OBSERVATORY_DEMO_ROLES", "0")
+    monkeypatch.delenv("OBSERVATORY_DEMO_ROLES", raising=False)  # `observatory serve`
     at = AppTest.from_file(str(app_script), default_timeout=30)
     at.query_params["role"] = "analysts"
     at.session_state["role"] = "analysts"
     at.run()
     assert not at.exception
     assert all(s.key != "role" for s in at.selectbox)  # no switcher is offered
-    assert at.session_state["role"] == "public"
+    assert at.title[0].value == "Neighbourhood indicators"
     assert INTERNAL_LABEL not in _text(at)
+    open_url(at, "registry").run()
+    assert any("You need the Analysts role" in w.value for w in at.warning)
+    assert not at.dataframe and not at.get("deck_gl_json_chart")
 
 
 def test_about_page_publishes_the_walking_method_and_what_changed(

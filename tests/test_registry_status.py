@@ -18,6 +18,7 @@ from observatory.roles import Role
 from observatory.settings import indicators_dir
 from observatory.store import connect_read, write_session
 from observatory.views.registry_status import RUN_STATES, registry_status
+from tests.signin import signed_in
 
 
 def _status(store: Path) -> pl.DataFrame:
@@ -67,10 +68,8 @@ def test_failed_and_never_run_have_their_reasons(store_copy: Path) -> None:
 
 @pytest.fixture
 def registry_page(ui_store: Path, app_script: Path) -> AppTest:
-    at = AppTest.from_file(str(app_script), default_timeout=30)
-    at.session_state["role"] = Role.ANALYSTS.value
-    at.run()
-    return at.switch_page("pages/analysts/registry.py").run()
+    return signed_in(app_script, Role.ANALYSTS).run().switch_page(
+        "pages/analysts/registry.py").run()
 
 
 def test_registry_page_shows_waiting_failed_and_ok_apart(registry_page: AppTest) -> None:

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from observatory.cli import main
 from observatory.settings import STORE_ENV
 from observatory.snapshots import KEEP_ENV, current_snapshot, list_snapshots, snapshots_dir
 from observatory.store import connect_read, set_meta, write_session
+from tests.signin import signed_in
 
 PM25 = "timeseries:simulated_sensors:pm25"
 
@@ -208,9 +208,7 @@ def test_the_app_follows_the_newest_snapshot_without_a_restart(
     monkeypatch.setenv(STORE_ENV, str(store_copy))
     with write_session(store_copy, label="first"):
         pass
-    at = AppTest.from_file(str(app_script), default_timeout=30)
-    at.session_state["role"] = "operations"
-    at.run()
+    at = signed_in(app_script, "operations").run()
     first = current_snapshot(store_copy)
     assert first is not None
     assert any(first.stem in str(c.value) for c in at.sidebar.caption)

@@ -11,6 +11,7 @@ recorded exactly once or refused.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,14 @@ from sqlalchemy.engine import Connection
 from observatory.errors import InputError
 from observatory.opsdb import OpsDB, ops_database
 from observatory.opsdb.schema import ALERT_STATES, VIA, alert_events, alerts
+
+
+@dataclass(frozen=True)
+class Signed:
+    """The signed-in identity behind an action taken in the app (None elsewhere)."""
+
+    subject: str | None = None
+    email: str | None = None
 
 
 class AlertActionError(InputError, ValueError):
@@ -86,6 +95,8 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "occurred_at": pl.Datetime("us", "UTC"),
     "action": pl.String(),
     "actor": pl.String(),
+    "actor_email": pl.String(),  # the signed-in identity (app actions)
+    "actor_subject": pl.String(),
     "via": pl.String(),
     "state_before": pl.String(),
     "state_after": pl.String(),
@@ -133,6 +144,7 @@ def _apply(
     changes: dict[str, object],
     refuse_resolved: str | None,
     now: datetime,
+    signed: Signed,
 ) -> None:
     """Lock the row, check its state, change it and log one event, in one transaction."""
     if via not in VIA:
@@ -159,6 +171,8 @@ def _apply(
                 state_before=before,
                 state_after=str(changes.get("state", before)),
                 comment=comment,
+                actor_subject=signed.subject,
+                actor_email=signed.email,
             )
         )
 
@@ -171,6 +185,8 @@ def acknowledge(
     comment: str | None = None,
     via: str = "app",
     now: datetime | None = None,
+    subject: str | None = None,
+    email: str | None = None,
 ) -> None:
     """firing → acknowledged: someone has seen it and is on it."""
     now, by = now or datetime.now(UTC), _need(by, "who acknowledges", "--by NAME")
@@ -185,6 +201,7 @@ def acknowledge(
     _apply(
         ops,
         alert_id,
+        signed=Signed(subject, email),
         action="acknowledged",
         actor=by,
         via=via,
@@ -204,6 +221,8 @@ def assign(
     comment: str | None = None,
     via: str = "app",
     now: datetime | None = None,
+    subject: str | None = None,
+    email: str | None = None,
 ) -> None:
     """Give the alert to a person or a team (the state does not change)."""
     now, to = now or datetime.now(UTC), _need(to, "an assignee", "--to NAME")
@@ -215,6 +234,7 @@ def assign(
     _apply(
         ops,
         alert_id,
+        signed=Signed(subject, email),
         action="assigned",
         actor=by,
         via=via,
@@ -233,6 +253,8 @@ def add_comment(
     comment: str,
     via: str = "app",
     now: datetime | None = None,
+    subject: str | None = None,
+    email: str | None = None,
 ) -> None:
     """A note on the alert's trail (the state does not change)."""
     now, by = now or datetime.now(UTC), _need(by, "who comments", "--by NAME")
@@ -240,6 +262,7 @@ def add_comment(
     _apply(
         ops,
         alert_id,
+        signed=Signed(subject, email),
         action="commented",
         actor=by,
         via=via,
@@ -258,6 +281,8 @@ def resolve(
     comment: str,
     via: str = "app",
     now: datetime | None = None,
+    subject: str | None = None,
+    email: str | None = None,
 ) -> None:
     """Resolve by hand, with a comment saying why."""
     now, by = now or datetime.now(UTC), _need(by, "who resolves", "--by NAME")
@@ -274,6 +299,7 @@ def resolve(
     _apply(
         ops,
         alert_id,
+        signed=Signed(subject, email),
         action="resolved",
         actor=by,
         via=via,

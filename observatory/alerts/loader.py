@@ -1,4 +1,10 @@
-"""Load every rules file under a folder; report every problem at once, with file and line."""
+"""Load every rules file under a folder; report every problem at once, with file and line.
+
+Problems of the files stop everything. Problems of the place the rules run (a channel's
+secret that is not set there, a resolved webhook URL that is refused) are `secret_problems`:
+`observatory alerts rules validate` reports them with the others, while an evaluation goes
+on and the notification fails with the same message.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from observatory.alerts.spec import KIND_KEYS, ChannelSpec, RuleSpec, template_problems
+from observatory.alerts.spec import (
+    CHANNEL_ERROR,
+    KIND_KEYS,
+    ChannelSpec,
+    RuleSpec,
+    Secrets,
+    reference_problems,
+    template_problems,
+)
 from observatory.errors import InputError
 from observatory.registry import Registry
 from observatory.registry.loader import Loc, _did_you_mean, _display, _line_of, read_yaml
@@ -18,6 +32,10 @@ ALERTS_ENV = "OBSERVATORY_ALERTS"
 DEFAULT_ALERTS = REPO_ROOT / "alerts"
 _ALWAYS = {"name", "kind", "severity", "owner", "message", "label", "theme", "pending",
            "keep_firing", "notify"}
+# Keys whose value may be (or be mistaken for) a secret: their errors never echo it.
+_SECRET_KEYS = {"url", "url_from", "username_from", "password_from"}
+# Secrets people may try to write in clear, and the key that references them instead.
+_NEVER_HERE = {"password": "password_from", "username": "username_from", "token": "url_from"}
 
 
 class AlertRuleError(InputError):
@@ -47,30 +65,41 @@ class RuleSet:
     channels: dict[str, ChannelSpec] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # rule name -> its file
+    secret_problems: list[str] = field(default_factory=list)  # depend on where rules run
 
-    def raise_if_problems(self) -> None:
-        """Raise one AlertRuleError listing every problem found."""
-        if self.problems:
-            raise AlertRuleError(self.problems, folder=_display(self.folder) + "/")
+    def raise_if_problems(self, *, secrets: bool = False) -> None:
+        """Raise one AlertRuleError listing every problem found (and, with `secrets`, every
+        secret that cannot be resolved here)."""
+        problems = self.problems + (self.secret_problems if secrets else [])
+        if problems:
+            raise AlertRuleError(problems, folder=_display(self.folder) + "/")
 
 
 class _File:
     def __init__(self, path: Path, lines: dict[Loc, int]) -> None:
         self.path, self.lines, self.messages = path, lines, []
+        self.secret_messages: list[str] = []
 
-    def add(self, message: str, loc: Loc) -> None:
+    def add(self, message: str, loc: Loc, *, secret: bool = False) -> None:
         line = _line_of(self.lines, loc, 1)
-        self.messages.append(f"{_display(self.path)} line {line}: {message}")
+        found = self.secret_messages if secret else self.messages
+        found.append(f"{_display(self.path)} line {line}: {message}")
 
 
 def _schema_message(error: dict[str, object], model: type[BaseModel]) -> str:
-    where = ".".join(str(p) for p in error["loc"])  # type: ignore[union-attr]
+    loc = [str(p) for p in error["loc"]]  # type: ignore[attr-defined]
+    where = ".".join(loc)
     if error["type"] == "extra_forbidden":
-        key = str(error["loc"][-1])  # type: ignore[index]
-        return (f"unknown key `{key}`.{_did_you_mean(key, model.model_fields)} "
+        if loc[-1] in _NEVER_HERE and model is ChannelSpec:
+            return (f"`{where}`: a secret never goes in a rules file; set it in an environment "
+                    f"variable (or .streamlit/secrets.toml) and give that variable's name as "
+                    f"`{_NEVER_HERE[loc[-1]]}`.")
+        return (f"unknown key `{loc[-1]}`.{_did_you_mean(loc[-1], model.model_fields)} "
                 "The schema is closed.")
     if error["type"] == "missing":
         return f"`{where}` is missing; every {model.__name__[:-4].lower()} declares it."
+    if error["type"] == CHANNEL_ERROR or _SECRET_KEYS & set(loc):
+        return f"`{where}`: {error['msg']}"  # no `got ...`: the input may be a secret
     return f"`{where}`: {error['msg']} (got {error.get('input')!r})."
 
 
@@ -153,19 +182,26 @@ def _parse(path: Path) -> tuple[dict[str, object] | None, _File]:
     return data, problems
 
 
+def _load_channel(body: object, loc: Loc, problems: _File, ruleset: RuleSet,
+                  secrets: Secrets) -> None:
+    channel = _validated(ChannelSpec, body, problems, loc)
+    if not isinstance(channel, ChannelSpec):
+        return
+    if (channel.webhook is None) == (channel.email is None):
+        problems.add("a channel gives exactly one of `webhook` and `email`.", loc)
+    elif channel.name in ruleset.channels:
+        problems.add(f"channel `{channel.name}` is defined twice.", loc)
+    else:
+        ruleset.channels[channel.name] = channel
+        for key, message in reference_problems(channel, secrets):
+            problems.add(f"channel `{channel.name}`: {message}", (*loc, *key), secret=True)
+
+
 def _load_file(path: Path, ruleset: RuleSet, registry: Registry | None,
-               notify: list[tuple[RuleSpec, _File, Loc]]) -> None:
+               notify: list[tuple[RuleSpec, _File, Loc]], secrets: Secrets) -> None:
     data, problems = _parse(path)
     for index, body in enumerate((data or {}).get("channels") or []):
-        channel = _validated(ChannelSpec, body, problems, ("channels", index))
-        if isinstance(channel, ChannelSpec):
-            if (channel.webhook is None) == (channel.email is None):
-                problems.add("a channel gives exactly one of `webhook` and `email`.",
-                             ("channels", index))
-            elif channel.name in ruleset.channels:
-                problems.add(f"channel `{channel.name}` is defined twice.", ("channels", index))
-            else:
-                ruleset.channels[channel.name] = channel
+        _load_channel(body, ("channels", index), problems, ruleset, secrets)
     for index, body in enumerate((data or {}).get("rules") or []):
         loc: Loc = ("rules", index)
         rule = _validated(RuleSpec, body, problems, loc)
@@ -182,20 +218,24 @@ def _load_file(path: Path, ruleset: RuleSet, registry: Registry | None,
             ruleset.files[rule.name] = path
             notify.append((rule, problems, loc))
     ruleset.problems.extend(problems.messages)
+    ruleset.secret_problems.extend(problems.secret_messages)
 
 
-def load_rules(folder: Path, *, registry: Registry | None = None) -> RuleSet:
+def load_rules(folder: Path, *, registry: Registry | None = None,
+               secrets: Secrets | None = None) -> RuleSet:
     """Every rule and channel under `folder` (recursively); problems collected, not raised.
 
-    With a `registry`, rules on indicators are checked against their definitions.
+    With a `registry`, rules on indicators are checked against their definitions. Channel
+    secrets are looked up in `secrets` (default: this environment and secrets.toml).
     """
     ruleset = RuleSet(folder=folder)
     if not folder.is_dir():
         ruleset.problems.append(f"{_display(folder)}: no such folder of alert rules.")
         return ruleset
     notify: list[tuple[RuleSpec, _File, Loc]] = []
+    secrets = secrets or Secrets()
     for path in sorted(folder.rglob("*.yml")) + sorted(folder.rglob("*.yaml")):
-        _load_file(path, ruleset, registry, notify)
+        _load_file(path, ruleset, registry, notify, secrets)
     for rule, problems, loc in notify:  # channels may be declared in any file
         for index, name in enumerate(rule.notify):
             if name not in ruleset.channels:

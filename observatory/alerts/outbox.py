@@ -7,7 +7,8 @@ atomic UPDATE that sets a claim token and a lease only where the row is unclaime
 lease expired, sends it (the outbox id is the payload's idempotency key), records the
 attempt, and marks the row sent, schedules a retry after `backoff_seconds * 2**(n-1)`, or
 marks it failed after `retries` retries. Two evaluators, threads or processes, never send
-one row twice.
+one row twice. Rows hold no secret: `target` is notify.target_of (a name and an origin),
+and a channel's URL and login are resolved only when a row is sent.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.engine import Connection
 from observatory.alerts.loader import RuleSet
 from observatory.alerts.merge import insert_ignoring_duplicates
 from observatory.alerts.notify import payloads_for, send_once, target_of
-from observatory.alerts.spec import SEVERITY_RANK, ChannelSpec
+from observatory.alerts.spec import SEVERITY_RANK, ChannelSpec, Secrets
 from observatory.opsdb import OpsDB
 from observatory.opsdb.schema import notification_attempts, notification_outbox
 
@@ -40,7 +41,7 @@ def queue_notifications(
     alert's rule that takes its severity; returns the rows queued now."""
     if not events:
         return 0
-    payloads = payloads_for(conn, events)
+    payloads, secrets = payloads_for(conn, events), Secrets()
     rows = []
     for alert_id, event in events:
         alert = payloads[alert_id]
@@ -54,7 +55,7 @@ def queue_notifications(
                     "alert_id": alert_id,
                     "event": event,
                     "channel": name,
-                    "target": target_of(channel),
+                    "target": target_of(channel, secrets=secrets),  # never a secret
                     "status": "pending",
                     "attempts": 0,
                     "payload": json.dumps({"event": event, "alert": alert}, default=str),
@@ -178,6 +179,7 @@ def deliver_pending(
     """Send every due notification; wait for retries due within `max_wait` seconds (later
     ones are left for the next evaluation). Returns how many were sent."""
     sent, deadline = 0, time.monotonic() + max_wait
+    secrets = Secrets()  # read where and when the notifications are sent
     while True:
         claim = claim_next(ops)
         if claim is None:
@@ -199,5 +201,5 @@ def deliver_pending(
                 ),
             )
         else:
-            ok, detail = send_once(channel, claim.payload)
+            ok, detail = send_once(channel, claim.payload, secrets=secrets)
         sent += record_attempt(ops, claim, channel, ok=ok, detail=detail) == "sent"

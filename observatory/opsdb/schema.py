@@ -90,6 +90,9 @@ alert_events = sa.Table(
     sa.Column("state_before", sa.String),
     sa.Column("state_after", sa.String, nullable=False),
     sa.Column("comment", sa.Text),
+    # the signed-in identity behind `actor` (the app); null for the CLI and the system
+    sa.Column("actor_subject", sa.String),
+    sa.Column("actor_email", sa.String),
 )
 
 notification_outbox = sa.Table(
@@ -137,4 +140,37 @@ alert_rule_status = sa.Table(
     sa.Column("episodes", sa.BigInteger),
     sa.Column("open_alerts", sa.BigInteger),
     sa.Column("evaluated_at", _ts, nullable=False),
+)
+
+# Everyone who signed in to the dashboard, by identity provider and subject.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("provider", sa.String, nullable=False),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("email", sa.String),
+    sa.Column("name", sa.String),
+    sa.Column("roles", sa.String, nullable=False),  # at the last sign-in, comma-separated
+    sa.Column("first_seen", _ts, nullable=False),
+    sa.Column("last_seen", _ts, nullable=False),
+    sa.UniqueConstraint("provider", "subject", name="uq_users_identity"),
+)
+
+# Roles granted by hand (`observatory users grant`) to an e-mail address or `@domain`; a
+# revoked grant keeps its row (who revoked it, when), so the trail stays complete.
+role_grants = sa.Table(
+    "role_grants",
+    metadata,
+    sa.Column("grant_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("principal", sa.String, nullable=False),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("granted_by", sa.String, nullable=False),
+    sa.Column("granted_via", sa.String, nullable=False),
+    sa.Column("granted_at", _ts, nullable=False),
+    sa.Column("revoked_by", sa.String),
+    sa.Column("revoked_at", _ts),
+    sa.Index("ix_role_grants_active", "principal", "role", unique=True,
+             sqlite_where=sa.text("revoked_at IS NULL"),
+             postgresql_where=sa.text("revoked_at IS NULL")),
 )

@@ -13,12 +13,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from observatory import settings
+from observatory import people, settings
 from observatory.alerts.lifecycle import act
 from observatory.errors import InputError
 from observatory.opsdb import OpsDB, ops_database, ops_url_for
 from observatory.roles import Role
-from observatory.ui import widgets
+from observatory.ui import auth, widgets
 from observatory.ui.loaders import Context, _cursor, _registry, context, current_role
 from observatory.views import alerts as views
 
@@ -98,14 +98,19 @@ def rule_status() -> pl.DataFrame:
 
 def clear_alert_caches() -> None:
     """Forget cached alerts, trails and rule status (after an action)."""
-    for loader in (_alerts, _cells, _detail, _rules):
+    for loader in (_alerts, _cells, _detail, _rules, _assignees):
         loader.clear()
 
 
 def run_action(action: str, alert_id: int, **fields: str | None) -> None:
-    """Apply one lifecycle action in the operational database, then rerun."""
+    """Apply one lifecycle action in the operational database as the viewer established
+    on the server (never a name typed in a form), then rerun."""
+    viewer = auth.viewer()
     try:
-        act(_ops(_ops_url()), action, alert_id, via="app", **fields)
+        if not viewer.holds(Role.OPERATIONS):
+            raise InputError("acting on alerts needs the Operations role.")
+        act(_ops(_ops_url()), action, alert_id, via="app", by=viewer.actor,
+            subject=viewer.subject, email=viewer.email, **fields)
     except InputError as exc:
         st.session_state[FLASH_KEY] = ("error", str(exc))
     else:
@@ -219,8 +224,15 @@ def drill_down(detail: views.AlertDetail) -> None:
     widgets.table_behind(detail.events, label="Audit trail", expanded=True)
 
 
+@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
+def _assignees(url: str) -> list[str]:
+    return people.assignees(_ops(url))
+
+
 def actions_form(alert_id: int) -> None:
-    """Acknowledge, assign, comment or resolve the chosen alert."""
+    """Acknowledge, assign, comment or resolve the chosen alert, as the signed-in person."""
+    viewer = auth.viewer()
+    st.caption(f"You act as **{viewer.actor}**; the audit trail records it with the time.")
     with st.form("operations_alerts_action", border=True):
         action = st.radio(
             "Action",
@@ -228,12 +240,12 @@ def actions_form(alert_id: int) -> None:
             horizontal=True,
             key="operations_alerts_action_kind",
         )
-        a, b = st.columns(2)
-        by = a.text_input("Your name", key="operations_alerts_by")
-        to = b.text_input("Assign to (person or team)", key="operations_alerts_to")
+        to = st.selectbox("Assign to (a team, or a person who has signed in)",
+                          options=_assignees(_ops_url()), index=None,
+                          key="operations_alerts_to")
         comment = st.text_area("Comment", key="operations_alerts_comment", height=80)
         if st.form_submit_button("Apply", type="primary"):
-            fields: dict[str, str | None] = {"by": by, "comment": comment or None}
+            fields: dict[str, str | None] = {"comment": comment or None}
             if action == "assign":
                 fields["to"] = to
             if action in ("comment", "resolve"):

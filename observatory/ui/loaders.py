@@ -27,9 +27,10 @@ from observatory.errors import StoreMissingError
 from observatory.population import METHOD_TEXT
 from observatory.registry import Registry, load_registry
 from observatory.registry.loader import definitions_signature
-from observatory.roles import DEFAULT_ROLE, Role, role_from_name
+from observatory.roles import Role
 from observatory.snapshots import current_snapshot
 from observatory.store import connect_read
+from observatory.ui.auth import page_role
 
 ROLE_KEY = "role"
 _TTL = "10m"
@@ -47,11 +48,11 @@ class Context:
 
 
 def current_role() -> Role:
-    """The viewer's role from the session (the public role when none was chosen, and always
-    in a public deployment where the demo switcher is off)."""
-    if not settings.demo_roles_enabled():
-        return DEFAULT_ROLE
-    return role_from_name(st.session_state.get(ROLE_KEY), default=DEFAULT_ROLE)
+    """The role whose page this run shows, which the viewer holds (observatory/ui/auth.py
+    establishes both on the server at the top of every run); the public otherwise. Every
+    cached loader takes it as an argument, so data cached for one role is never served to
+    another."""
+    return page_role()
 
 
 def context() -> Context:

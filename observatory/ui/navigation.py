@@ -1,13 +1,17 @@
-"""Which pages each role gets: plain data, turned into `st.Page`s by `pages_for`."""
+"""Which pages each role gets: plain data, turned into `st.Page`s by `navigate`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
+from observatory.access import Viewer
 from observatory.roles import Role
 from observatory.settings import REPO_ROOT
+from observatory.ui.widgets import GO_HOME_KEY
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,7 @@ class PageEntry:
     title: str
     icon: str
     url_path: str
+    has_map: bool = True  # every page but the people page shows one (tests/test_pages.py)
 
 
 ROLE_PAGES: dict[Role, tuple[PageEntry, ...]] = {
@@ -44,6 +49,8 @@ ROLE_PAGES: dict[Role, tuple[PageEntry, ...]] = {
                   "catalogue"),
         PageEntry("pages/analysts/forecasts.py", "Forecasts", ":material/trending_up:",
                   "forecasts"),
+        PageEntry("pages/analysts/people.py", "People and roles", ":material/group:",
+                  "people", has_map=False),
     ),
 }
 
@@ -53,21 +60,87 @@ def page_entries(role: Role) -> tuple[PageEntry, ...]:
     return ROLE_PAGES[role]
 
 
-def pages_for(role: Role) -> list[st.Page]:
-    """`st.navigation` input for `role`: only that role's pages, as one flat list (a section
-    header would put a <div> inside the menu's <ul>, which screen readers stumble on)."""
-    return [
-        st.Page(REPO_ROOT / entry.path, title=entry.title, icon=entry.icon,
-                url_path=entry.url_path, default=index == 0)
-        for index, entry in enumerate(page_entries(role))
-    ]
+STAFF_ORDER = (Role.OFFICIALS, Role.OPERATIONS, Role.ANALYSTS)
 
 
-def setup_pages(problem: str) -> list[st.Page]:
-    """A single page saying why there is nothing to show and how to fix it."""
+def home_role(viewer: Viewer) -> Role:
+    """The role whose first page is the viewer's home: their first staff role, else the
+    public portal."""
+    return next((role for role in STAFF_ORDER if viewer.holds(role)), Role.PUBLIC)
+
+
+def _locked(entry: PageEntry, role: Role, viewer: Viewer) -> Callable[[], None]:
+    def locked() -> None:
+        st.title(entry.title)
+        st.warning(f"You need the {role.label} role to open this page.",
+                   icon=":material/lock:")
+        if viewer.mode == "anonymous":
+            st.markdown("Sign in with your organisation's account (in the sidebar) if you "
+                        "hold it. The public portal is open to everyone.")
+        elif viewer.mode == "demo":
+            st.markdown(f"Choose {role.label} in the demo role switcher in the sidebar.")
+        else:
+            st.markdown("Ask an administrator to grant it "
+                        f"(`observatory users grant {viewer.email or 'EMAIL'} {role.value}`) "
+                        "or to add it to your identity provider's groups.")
+        st.page_link(REPO_ROOT / ROLE_PAGES[Role.PUBLIC][0].path, label="Open the public portal",
+                     icon=":material/public:")
+
+    return locked
+
+
+def navigate(viewer: Viewer) -> tuple[StreamlitPage, Role]:
+    """Every page of every role, so that a URL never lands on "page not found": the
+    viewer's own pages run their scripts, the others only say which role they need and
+    load nothing. The menu (`menu`) lists the viewer's pages only. Returns the page this
+    run shows and the role it belongs to."""
+    home = home_role(viewer)
+    roles: dict[int, Role] = {}  # by id() of the page: the default page has no url_path
+    pages: list[StreamlitPage] = []
+    for role, entries in ROLE_PAGES.items():
+        for index, entry in enumerate(entries):
+            default = role is home and index == 0
+            if viewer.holds(role):
+                page = st.Page(REPO_ROOT / entry.path, title=entry.title, icon=entry.icon,
+                               url_path=entry.url_path, default=default)
+            else:
+                page = st.Page(_locked(entry, role, viewer), title=entry.title,
+                               icon=entry.icon, url_path=entry.url_path)
+            roles[id(page)] = role
+            pages.append(page)
+    current = st.navigation(pages, position="hidden")
+    _home_on_role_change(current, next(p for p in pages if p._default))
+    menu(viewer, pages, roles)
+    return current, roles.get(id(current), home)
+
+
+def _home_on_role_change(current: StreamlitPage, home: StreamlitPage) -> None:
+    """When the demo role changed (the switcher's callback sets the flag), open its home."""
+    if st.session_state.pop(GO_HOME_KEY, False) and current is not home:
+        st.switch_page(home)
+
+
+def menu(viewer: Viewer, pages: list[StreamlitPage], roles: dict[int, Role]) -> None:
+    """The viewer's pages in the sidebar, grouped by role, their home role first."""
+    held = [r for r in (*STAFF_ORDER, Role.PUBLIC) if viewer.holds(r)]
+    for role in held:
+        if len(held) > 1:
+            st.sidebar.caption(role.label)
+        for page in pages:
+            if roles.get(id(page)) is role:
+                st.sidebar.page_link(page, label=page.title, icon=page.icon)
+
+
+def setup_pages(problem: str, *, staff: bool) -> list[st.Page]:
+    """A single page saying there is nothing to show yet: to staff, why and how to fix it;
+    to the public, only that no data is published yet (never the server's paths)."""
 
     def setup() -> None:
         st.title("Observatory")
+        if not staff:
+            st.info("No data has been published here yet. Please come back later.",
+                    icon=":material/hourglass_empty:")
+            return
         st.error(problem, icon=":material/database:")
         st.markdown("Build the demo store from the OpenStreetMap extract of central Helsinki "
                     "shipped with the project (a few seconds), then reload this page:")

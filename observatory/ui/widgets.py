@@ -43,6 +43,16 @@ STATUS_ICONS = {"met": "✅", "not met": "⚠️", "target declared": "🎯", "n
 
 # -- role and pickers --------------------------------------------------------------------
 
+GO_HOME_KEY, CHOSEN_KEY = "_observatory_go_home", "_observatory_demo_role"
+
+
+def _role_changed() -> None:
+    """The demo role changed: remember it outside the widget (the page switch that opens
+    the role's home page, observatory/ui/navigation.py, reruns without widget values)."""
+    st.session_state[GO_HOME_KEY] = True
+    st.session_state[CHOSEN_KEY] = st.session_state[loaders.ROLE_KEY]
+
+
 def role_switcher() -> Role:
     """The demo role switcher in the sidebar; `?role=` in the URL sets the first choice.
 
@@ -60,10 +70,12 @@ def role_switcher() -> Role:
         except UnknownRoleError as exc:
             st.session_state[key] = DEFAULT_ROLE.value
             st.sidebar.caption(f"{exc} Showing the {DEFAULT_ROLE.label} role.")
+    if CHOSEN_KEY in st.session_state:
+        st.session_state[key] = st.session_state[CHOSEN_KEY]
     choice = st.sidebar.selectbox(
-        "Demo role (no sign-in yet)", options=[r.value for r in Role],
-        format_func=lambda value: Role(value).label, key=key,
-        help="There is no sign-in yet: pick whose view of the dashboard to see. "
+        "Demo role (sign-in is off)", options=[r.value for r in Role],
+        format_func=lambda value: Role(value).label, key=key, on_change=_role_changed,
+        help="Sign-in is off in the demo: pick whose view of the dashboard to see. "
              "Data is filtered for the role on the server, not merely hidden.")
     st.query_params["role"] = choice
     return Role(choice)
