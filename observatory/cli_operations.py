@@ -44,6 +44,8 @@ def serve_command(path: Path, *, port: int, address: str,
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
                "--server.port", str(port), "--server.address", address,
                "--server.headless", "true", "--secrets.files", str(secrets)]
+    if not demo:  # a deployment does not reload itself when files change
+        command += ["--server.fileWatcherType", "none"]
     return command, env
 
 

@@ -183,6 +183,13 @@ def page_role() -> Role:
     return role if viewer().holds(role) else DEFAULT_ROLE
 
 
+def _sign_in(provider: str) -> None:
+    if provider:
+        st.login(provider)
+    else:
+        st.login()
+
+
 def identity_block(viewer: Viewer, auth: AuthSettings, problem: str | None) -> None:
     """The sidebar's who-am-I: name, roles and sign-out; or the sign-in buttons."""
     if problem:
@@ -193,8 +200,8 @@ def identity_block(viewer: Viewer, auth: AuthSettings, problem: str | None) -> N
         st.sidebar.caption(f"{viewer.email or viewer.subject} · roles: {roles}")
         for note in viewer.notes:
             st.sidebar.caption(note)
-        if st.sidebar.button("Sign out", icon=":material/logout:", key="auth_sign_out"):
-            st.logout()
+        st.sidebar.button("Sign out", icon=":material/logout:", key="auth_sign_out",
+                          on_click=st.logout)
         return
     for note in viewer.notes:
         st.sidebar.warning(note)
@@ -203,9 +210,10 @@ def identity_block(viewer: Viewer, auth: AuthSettings, problem: str | None) -> N
             st.sidebar.error(mismatch, icon=":material/lock:")
             return
         for name, label in auth.providers.items():
-            if st.sidebar.button(f"Sign in with {label}", icon=":material/login:",
-                                 key=f"auth_sign_in_{name or 'default'}"):
-                st.login(name) if name else st.login()
+            # callbacks: a trigger read in the script body is lost on this entry page
+            st.sidebar.button(f"Sign in with {label}", icon=":material/login:",
+                              key=f"auth_sign_in_{name or 'default'}", on_click=_sign_in,
+                              args=(name,))
 
 
 def demo_notice(viewer: Viewer) -> None:
