@@ -15,10 +15,11 @@ import pytest
 import sqlalchemy as sa
 
 from observatory.alerts import RuleSet, RuleSpec, load_rules
+from observatory.alerts.lifecycle import alert_trail
 from observatory.alerts.outbox import claim_next, deliver_pending, queue_notifications
 from observatory.alerts.spec import ChannelSpec
 from observatory.cli import main
-from observatory.opsdb import OpsDB
+from observatory.opsdb import OpsDB, ops_database
 from observatory.opsdb.schema import notification_attempts, notification_outbox
 from observatory.registry import Registry
 from tests.conftest_ops import insert_alert
@@ -251,7 +252,8 @@ def test_retries_back_off_exponentially_then_fail(ops: OpsDB) -> None:
 
 
 def test_cli_lists_acknowledges_and_validates(
-    demo_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store_copy = demo_copy
     capsys.readouterr()
@@ -296,6 +298,17 @@ def test_cli_lists_acknowledges_and_validates(
     assert [(r["id"], r["acknowledged_by"], r["comment"]) for r in acked] == [
         (first, "Aino", "on it")
     ]
+    # without --by, the operating-system user, and the trail says `via cli`
+    monkeypatch.setenv("LOGNAME", "ops-shift")
+    monkeypatch.setenv("USER", "ops-shift")
+    cli = ["--comment", "crew called", "--store", str(store_copy)]
+    assert main(["alerts", "comment", str(first), *cli]) == 0
+    assert "recorded as ops-shift (via cli)" in capsys.readouterr().out
+    trail = alert_trail(ops_database(store_copy), first)
+    assert trail.row(-1, named=True) | {"occurred_at": None} == {
+        "occurred_at": None, "action": "commented", "actor": "ops-shift", "actor_email": None,
+        "actor_subject": None, "via": "cli", "state_before": "acknowledged",
+        "state_after": "acknowledged", "comment": "crew called"}
     assert (
         main(
             [
