@@ -3,6 +3,9 @@ identity provider would sign (Streamlit's own `AppTest.user`), or as a demo visi
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
 import time
 from pathlib import Path
 
@@ -12,11 +15,31 @@ from streamlit.testing.v1 import AppTest
 from observatory.roles import Role
 
 COOKIE_SECRET = "test-cookie-secret-that-is-long-enough-0123456789"
+
+
+class _Discovery(http.server.BaseHTTPRequestHandler):
+    """A discovery document, so that the sign-in button is offered (nobody signs in)."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.dumps({"issuer": "http://127.0.0.1",
+                           "authorization_endpoint": "http://127.0.0.1/authorize"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+_SERVER = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Discovery)
+threading.Thread(target=_SERVER.serve_forever, daemon=True).start()
+DISCOVERY = f"http://127.0.0.1:{_SERVER.server_port}/.well-known/openid-configuration"
 AUTH = {
     "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
     "cookie_secret": COOKIE_SECRET,
     "city": {"client_id": "observatory", "client_secret": "not-a-real-secret",
-             "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+             "server_metadata_url": DISCOVERY,
              "label": "City account"},
 }
 

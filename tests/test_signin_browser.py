@@ -190,6 +190,10 @@ def test_an_operations_user_signs_in_acts_and_the_audit_row_names_them(
     try:
         assert _heading(page) == "Data health"
         assert "_streamlit_user" not in page.evaluate("document.cookie")  # HTTP-only
+        cookies = {c["name"]: c for c in context.cookies()}
+        identity = [c for name, c in cookies.items() if name.startswith("_streamlit_user")]
+        assert identity and all(c["httpOnly"] for c in identity)
+        assert any("xsrf" in name for name in cookies)  # Streamlit's XSRF protection is on
         assert {"Data health", "Alerts", "Live feeds", "Indicators"} <= _menu(page)
         assert "Indicator registry" not in _menu(page)
         _open(page, f"{app}/alerts")

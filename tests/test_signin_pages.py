@@ -198,3 +198,14 @@ def test_grants_made_on_the_command_line_apply_and_are_listed(
     at = signed_in(app_script, email="eero@city.example").run()
     assert at.title[0].value == "Neighbourhood indicators"
     assert main(["users", "list", "--json", *store]) == 0
+
+
+def test_an_unreachable_provider_is_named_and_offers_no_button(ui_store: Path,
+                                                                app_script: Path) -> None:
+    at = anonymous(app_script)
+    closed = "http://127.0.0.1:9/.well-known/openid-configuration"
+    at.secrets["auth"] = {**AUTH, "city": {**AUTH["city"], "server_metadata_url": closed}}  # type: ignore[dict-item]
+    at.run()
+    assert not at.sidebar.button
+    assert f"{closed} (`[auth.city] server_metadata_url`) cannot be read" in _sidebar_text(at)
+    assert at.title[0].value == "Neighbourhood indicators"

@@ -112,6 +112,40 @@ def redirect_mismatch() -> str | None:
     return message
 
 
+def provider_problem(name: str) -> str | None:
+    """Why the provider `name` cannot be used for sign-in (its discovery document cannot be
+    read), or None; also written to the server log."""
+    section = _auth_section() or {}
+    body = section.get(name) if name else section
+    url = str((body or {}).get("server_metadata_url") or "")
+    problem = _metadata_problem(url)
+    if problem is None:
+        return None
+    where = f"[auth.{name}]" if name else "[auth]"
+    message = (f"Sign-in with this provider is unavailable: the identity provider's discovery "
+               f"document at {url} (`{where} server_metadata_url`) {problem}. Check the "
+               "setting and that the provider is reachable from this server.")
+    LOG.error(message)
+    return message
+
+
+@st.cache_data(ttl=60, max_entries=16, show_spinner=False)
+def _metadata_problem(url: str) -> str | None:
+    """None when `url` serves an OpenID Connect discovery document, else what is wrong."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=3) as reply:  # noqa: S310 (configured URL)
+            document = json.loads(reply.read(1_000_000))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return f"cannot be read ({getattr(exc, 'reason', exc)})"
+    if not isinstance(document, dict) or "authorization_endpoint" not in document:
+        return "is not an OpenID Connect discovery document (no authorization_endpoint)"
+    return None
+
+
 @st.cache_data(ttl=10, max_entries=256, show_spinner=False)
 def _granted(url: str, email: str) -> frozenset[Role]:
     return people.granted_roles(ops_database(url=url), email)
@@ -210,6 +244,9 @@ def identity_block(viewer: Viewer, auth: AuthSettings, problem: str | None) -> N
             st.sidebar.error(mismatch, icon=":material/lock:")
             return
         for name, label in auth.providers.items():
+            if problem := provider_problem(name):
+                st.sidebar.error(problem, icon=":material/lock:")
+                continue
             # callbacks: a trigger read in the script body is lost on this entry page
             st.sidebar.button(f"Sign in with {label}", icon=":material/login:",
                               key=f"auth_sign_in_{name or 'default'}", on_click=_sign_in,

@@ -92,26 +92,30 @@ def _locked(entry: PageEntry, role: Role, viewer: Viewer) -> Callable[[], None]:
 def navigate(viewer: Viewer) -> tuple[StreamlitPage, Role]:
     """Every page of every role, so that a URL never lands on "page not found": the
     viewer's own pages run their scripts, the others only say which role they need and
-    load nothing. The menu (`menu`) lists the viewer's pages only. Returns the page this
+    load nothing. The menu (`menu`) lists the viewer's pages only. "/" opens the viewer's
+    home page (a default page cannot be reached by its own URL in Streamlit, so no role
+    page is the default: a hidden one forwards to the home page). Returns the page this
     run shows and the role it belongs to."""
-    home = home_role(viewer)
-    roles: dict[int, Role] = {}  # by id() of the page: the default page has no url_path
+    home_of = home_role(viewer)
+    roles: dict[int, Role] = {}
     pages: list[StreamlitPage] = []
     for role, entries in ROLE_PAGES.items():
-        for index, entry in enumerate(entries):
-            default = role is home and index == 0
+        for entry in entries:
             if viewer.holds(role):
                 page = st.Page(REPO_ROOT / entry.path, title=entry.title, icon=entry.icon,
-                               url_path=entry.url_path, default=default)
+                               url_path=entry.url_path)
             else:
                 page = st.Page(_locked(entry, role, viewer), title=entry.title,
                                icon=entry.icon, url_path=entry.url_path)
             roles[id(page)] = role
             pages.append(page)
-    current = st.navigation(pages, position="hidden")
-    _home_on_role_change(current, next(p for p in pages if p._default))
+    home = next(p for p in pages if roles[id(p)] is home_of)
+    forward = st.Page(lambda: st.switch_page(home), title=home.title, icon=home.icon,
+                      url_path="home", default=True, visibility="hidden")
+    current = st.navigation([forward, *pages], position="hidden")
+    _home_on_role_change(current, home)
     menu(viewer, pages, roles)
-    return current, roles.get(id(current), home)
+    return current, roles.get(id(current), home_of)
 
 
 def _home_on_role_change(current: StreamlitPage, home: StreamlitPage) -> None:
