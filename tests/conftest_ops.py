@@ -123,6 +123,22 @@ def copy_store(store: Path, folder: Path) -> Path:
     return copy(store, folder / store.name)
 
 
+def evaluate_alerts(store: Path) -> None:
+    """Evaluate the demo's alert rules on `store` into its operational database."""
+    from observatory.alerts import evaluate_published
+    from observatory.datasets import known_datasets
+    from observatory.registry import load_registry
+    from observatory.settings import indicators_dir
+    from observatory.store import connect_read
+
+    con = connect_read(store)
+    try:
+        registry = load_registry(indicators_dir(), known_inputs=known_datasets(con))
+    finally:
+        con.close()
+    evaluate_published(store, registry, send=False)
+
+
 @pytest.fixture
 def demo_copy(
     helsinki_store: Path, tmp_path: Path, ops_url: str, monkeypatch: pytest.MonkeyPatch
@@ -131,17 +147,6 @@ def demo_copy(
     operational database, which $OBSERVATORY_DATABASE_URL points at."""
     (tmp_path / "demo").mkdir()
     store_copy = copy_store(helsinki_store, tmp_path / "demo")
-    from observatory.alerts import evaluate_published
-    from observatory.datasets import known_datasets
-    from observatory.registry import load_registry
-    from observatory.settings import indicators_dir
-    from observatory.store import connect_read
-
     monkeypatch.setenv(DATABASE_ENV, ops_url)
-    con = connect_read(store_copy)
-    try:
-        registry = load_registry(indicators_dir(), known_inputs=known_datasets(con))
-    finally:
-        con.close()
-    evaluate_published(store_copy, registry, send=False)
+    evaluate_alerts(store_copy)
     return store_copy

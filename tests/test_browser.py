@@ -10,11 +10,8 @@ test: the dashboard must work offline (no basemap, no web fonts, no icons from a
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,6 +20,7 @@ import pytest
 
 from observatory.settings import REPO_ROOT, STORE_ENV
 from observatory.ui.navigation import ROLE_PAGES
+from tests.streamlit_server import free_port, wait_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,30 +38,10 @@ HEADINGS = {"overview": "Overview", "compare": "Compare areas", "data-health": "
             "people": "People and roles"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S} s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server(ui_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Streamlit server on a free local port, reading the fixture store."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, STORE_ENV: str(ui_store), "OBSERVATORY_DEMO_ROLES": "1"}  # the demo
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
@@ -74,7 +52,7 @@ def server(ui_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                                    stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, process, log)
+        wait_healthy(base, process, log)
         yield base
     finally:
         process.terminate()

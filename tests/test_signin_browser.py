@@ -11,11 +11,8 @@ out returns to the portal; an anonymous visitor asking for a staff page by URL i
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,8 +23,9 @@ from observatory.cli_operations import serve_command
 from observatory.opsdb import ops_database
 from observatory.opsdb.schema import alert_events
 from observatory.settings import SECRETS_ENV
-from tests.conftest_ops import copy_store
+from tests.conftest_ops import copy_store, evaluate_alerts
 from tests.signin import COOKIE_SECRET
+from tests.streamlit_server import free_port, wait_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,12 +42,6 @@ USERS = {
               "roles": ["officials", "analysts"]},
     "none-1": {"email": "visitor@city.example", "name": "No Role"},
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -72,21 +64,10 @@ def provider() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def signed_store(helsinki_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo store with its alerts evaluated into its own SQLite database."""
-    from observatory.alerts import evaluate_published
-    from observatory.datasets import known_datasets
-    from observatory.registry import load_registry
-    from observatory.settings import indicators_dir
-    from observatory.store import connect_read
-
     store = copy_store(helsinki_store, tmp_path_factory.mktemp("signin"))
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("OBSERVATORY_DATABASE_URL", raising=False)
-        con = connect_read(store)
-        try:
-            registry = load_registry(indicators_dir(), known_inputs=known_datasets(con))
-        finally:
-            con.close()
-        evaluate_published(store, registry, send=False)
+        evaluate_alerts(store)
     return store
 
 
@@ -94,7 +75,7 @@ def signed_store(helsinki_store: Path, tmp_path_factory: pytest.TempPathFactory)
 def app(signed_store: Path, provider: str,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard served as a deployment (`observatory serve`'s command) with sign-in."""
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("secrets")
     secrets = folder / "secrets.toml"
     secrets.write_text(
@@ -114,7 +95,7 @@ def app(signed_store: Path, provider: str,
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, process, log)
+        wait_healthy(base, process, log)
         yield base
     finally:
         process.terminate()
@@ -122,20 +103,6 @@ def app(signed_store: Path, provider: str,
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"streamlit exited:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"streamlit not healthy:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
