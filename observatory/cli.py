@@ -28,7 +28,8 @@ Fill = Callable[[argparse.ArgumentParser], None]
 # exit code, and raise InputError for bad input like every other command.
 COMMAND_MODULES: tuple[str, ...] = ("observatory.cli_forecast", "observatory.cli_publish",
                                     "observatory.cli_alerts", "observatory.cli_operations",
-                                    "observatory.cli_travel", "observatory.cli_users")
+                                    "observatory.cli_travel", "observatory.cli_users",
+                                    "observatory.cli_scenario")
 
 
 class _Parser(argparse.ArgumentParser):

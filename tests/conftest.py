@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,16 @@ settings.register_profile("observatory", deadline=None, print_blob=True)
 settings.load_profile("observatory")
 
 pytest_plugins = ["tests.conftest_ui", "tests.conftest_ops"]
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored() -> Iterator[None]:
+    """Streamlit's AppTest installs the app script as `__main__` and leaves it there; a
+    process spawned afterwards (the benchmarks' children) would run the app on start-up.
+    Put the test runner's `__main__` back after every test."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
