@@ -82,5 +82,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             parser.add_argument("--json", action="store_true", help="print a JSON list")
             continue
         parser.add_argument("who", help="an e-mail address, or a domain as @city.example")
-        parser.add_argument("role", help="officials, operations or analysts")
+        parser.add_argument("role", help="officials, operations, analysts or planners")
         parser.add_argument("--by", help="who grants (default: the operating-system user)")

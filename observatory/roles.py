@@ -1,8 +1,8 @@
 """Who is looking: the roles the dashboard serves and what each may see.
 
-There is no sign-in yet; the role is chosen in the sidebar (a demo switcher). Every view
-takes the role as an argument and filters by it, so the same rules hold once the role
-comes from an identity provider.
+The roles a person holds come from their verified identity (observatory/access.py), or
+from the demo switcher in `observatory demo`. Every view takes the role of the page shown
+as an argument and filters by it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class Role(StrEnum):
     OPERATIONS = "operations"
     PUBLIC = "public"
     ANALYSTS = "analysts"
+    PLANNERS = "planners"
 
     @property
     def label(self) -> str:
@@ -41,6 +42,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.OPERATIONS: "Operations",
     Role.PUBLIC: "Public portal",
     Role.ANALYSTS: "Analysts",
+    Role.PLANNERS: "Planners",
 }
 DEFAULT_ROLE = Role.PUBLIC
 

@@ -106,3 +106,39 @@ def test_every_page_renders_without_error(server: str, tmp_path_factory) -> None
     print(f"screenshots in {shots}")
     assert not problems, "\n".join(problems)
     assert not outside, f"requests left 127.0.0.1: {sorted(set(outside))}"
+
+
+def test_a_planner_adds_a_facility_by_clicking_the_map(server: str, tmp_path: Path) -> None:
+    """Click a cell of the what-if map: its place fills the form, the edit applies and the
+    difference map and the edit list follow (deck.gl picking, Streamlit's on_select)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})
+            page.goto(f"{server}/?role=planners")  # the planner's home: the what-if page
+            page.wait_for_selector(SCRIPT_DONE, timeout=60_000)
+            page.get_by_role("heading", name="What-if: 15-minute access").wait_for(
+                timeout=60_000)
+            canvas = page.locator(MAP_CANVAS).first
+            canvas.wait_for(state="attached", timeout=30_000)
+            page.wait_for_timeout(1_000)
+            box = canvas.bounding_box()
+            assert box is not None
+            canvas.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+            lon = page.get_by_label("Longitude")
+            for _ in range(60):  # the click reruns the script, which fills the form
+                if lon.input_value():
+                    break
+                page.wait_for_timeout(500)
+            assert 24.9 < float(lon.input_value()) < 25.0
+            page.get_by_role("button", name="Apply the edit").click()
+            page.get_by_role("button", name="Undo the last edit").wait_for(timeout=30_000)
+            page.wait_for_selector(SCRIPT_DONE, timeout=30_000)
+            assert page.get_by_text("Where it changes").count() == 1
+            assert page.locator(ERRORS_ON_SCREEN).count() == 0
+            page.screenshot(path=str(tmp_path / "what-if-after-click.png"), full_page=True)
+        finally:
+            browser.close()
+

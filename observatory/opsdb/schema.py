@@ -174,3 +174,18 @@ role_grants = sa.Table(
              sqlite_where=sa.text("revoked_at IS NULL"),
              postgresql_where=sa.text("revoked_at IS NULL")),
 )
+
+# Planners' saved scenarios: the scenario file's text (observatory/scenarios/spec.py), who
+# saved it and when; deleting keeps the row (who, when) and hides it.
+scenarios = sa.Table(
+    "scenarios",
+    metadata,
+    sa.Column("scenario_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("author", sa.String, nullable=False),
+    sa.Column("author_subject", sa.String),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("deleted_by", sa.String),
+    sa.Column("deleted_at", _ts),
+)

@@ -2,6 +2,7 @@
 change at once (observatory/scenarios/engine.py), with scenario files (spec.py) and their
 before-and-after figures (outcome.py)."""
 
+from observatory.scenarios import saved
 from observatory.scenarios.engine import ScenarioError, WhatIf
 from observatory.scenarios.outcome import Outcome, apply_scenario, crosswalk, outcome
 from observatory.scenarios.spec import (
@@ -13,4 +14,4 @@ from observatory.scenarios.spec import (
 )
 
 __all__ = ["Edit", "Outcome", "Scenario", "ScenarioError", "ScenarioFileError", "WhatIf",
-           "apply_scenario", "crosswalk", "dump_scenario", "load_scenario", "outcome"]
+           "apply_scenario", "crosswalk", "dump_scenario", "load_scenario", "outcome", "saved"]

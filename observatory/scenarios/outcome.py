@@ -84,19 +84,22 @@ def _function(whatif: WhatIf, categories: tuple[str, ...],
     return served, served | np.logical_and.reduce([p[1] for p in parts])
 
 
-def measures(after: WhatIf, scenario: Scenario) -> list[str]:
-    """The categories the scenario edits, then the 15-minute score and SDG 11.2.1."""
-    out = sorted({edit.category for edit in scenario.edits}) + ["fifteen_minute_score"]
+def measures(after: WhatIf, scenario: Scenario, *, also: tuple[str, ...] = ()) -> list[str]:
+    """The categories the scenario edits (and `also`), then the 15-minute score and SDG
+    11.2.1."""
+    touched = {edit.category for edit in scenario.edits} | set(also)
+    out = sorted(t for t in touched if t in after.fields) + ["fifteen_minute_score"]
     return out + (["sdg_11_2_1"] if set(SDG_11_2_1) & set(after.fields) else [])
 
 
-def residents_frame(before: WhatIf, after: WhatIf, scenario: Scenario) -> pl.DataFrame:
+def residents_frame(before: WhatIf, after: WhatIf, scenario: Scenario, *,
+                    also: tuple[str, ...] = ()) -> pl.DataFrame:
     """One row per resident origin and measure: residents, cell, served and certain."""
     origins = before.model.origins
     cutoff = cutoff_m(speed_kmh=scenario.speed_kmh, minutes=scenario.minutes)
     resident = origins.residents > 0
     frames = []
-    for measure in measures(after, scenario):
+    for measure in measures(after, scenario, also=also):
         was, was_certain = _served(before, measure, cutoff)
         now, now_certain = _served(after, measure, cutoff)
         frames.append(pl.DataFrame({
@@ -129,15 +132,17 @@ def _summary(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
 
 
 def outcome(before: WhatIf, after: WhatIf, scenario: Scenario,
-            crosswalk: pl.DataFrame | None = None) -> Outcome:
+            crosswalk: pl.DataFrame | None = None, *, also: tuple[str, ...] = ()) -> Outcome:
     """Before and after for the whole area, per district (`crosswalk`: h3_cell,
     district_id, weight at the model's cell resolution) and per cell. `change` is in
     percentage points for shares, in functions for the 15-minute score (whose `share_*`
-    columns hold the mean score and `covered_*` the residents × functions)."""
-    rows = residents_frame(before, after, scenario).lazy()
+    columns hold the mean score and `covered_*` the residents × functions). `also` adds
+    categories the scenario does not edit (the one a planner is looking at)."""
+    rows = residents_frame(before, after, scenario, also=also).lazy()
     whole = _summary(rows, ["measure"]).collect()
     cells = _summary(rows, ["measure", "h3_cell"]).with_columns(
-        pl.when(pl.col("change") > 1e-9).then(pl.lit("gains"))
+        pl.when(pl.col("share_after").is_null()).then(pl.lit("uncertain"))
+        .when(pl.col("change") > 1e-9).then(pl.lit("gains"))
         .when(pl.col("change") < -1e-9).then(pl.lit("loses"))
         .otherwise(pl.lit("unchanged")).alias("effect")).collect()
     districts = pl.DataFrame()

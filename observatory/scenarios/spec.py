@@ -64,6 +64,23 @@ def load_scenario(path: Path) -> Scenario:
     data, lines, problem = read_yaml(path)
     if problem:
         raise ScenarioFileError(problem)
+    return _scenario(data, lines, path)
+
+
+def scenario_from_text(text: str, *, where: Path) -> Scenario:
+    """A scenario from YAML text (an upload, a saved row); problems name `where`."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="observatory-scenario-") as folder:
+        path = Path(folder) / "scenario.yml"
+        path.write_text(text, encoding="utf-8")
+        data, lines, problem = read_yaml(path)
+    if problem:
+        raise ScenarioFileError(problem.replace(str(path), str(where)))
+    return _scenario(data, lines, where)
+
+
+def _scenario(data: object, lines: dict[Loc, int], path: Path) -> Scenario:
     problems: list[str] = []
 
     def add(message: str, *loc: str | int) -> None:

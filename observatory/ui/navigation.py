@@ -52,6 +52,12 @@ ROLE_PAGES: dict[Role, tuple[PageEntry, ...]] = {
         PageEntry("pages/analysts/people.py", "People and roles", ":material/group:",
                   "people", has_map=False),
     ),
+    Role.PLANNERS: (
+        PageEntry("pages/planning/whatif.py", "What-if", ":material/add_location_alt:",
+                  "what-if"),
+        PageEntry("pages/planning/scenarios.py", "Saved scenarios", ":material/bookmarks:",
+                  "scenarios", has_map=False),
+    ),
 }
 
 
@@ -60,7 +66,7 @@ def page_entries(role: Role) -> tuple[PageEntry, ...]:
     return ROLE_PAGES[role]
 
 
-STAFF_ORDER = (Role.OFFICIALS, Role.OPERATIONS, Role.ANALYSTS)
+STAFF_ORDER = (Role.OFFICIALS, Role.OPERATIONS, Role.ANALYSTS, Role.PLANNERS)
 
 
 def home_role(viewer: Viewer) -> Role:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from observatory.ui import loaders, trends, widgets
+from observatory.ui import loaders, planning_results, trends, widgets
 
 st.title("Compare areas")
 st.caption("Districts ranked on one indicator, on the map, and where each is heading.")
@@ -37,3 +37,4 @@ district = st.selectbox("District", options=list(options), format_func=options._
                         key="officials_compare_district")
 if district is not None:
     trends.fan_chart(trends.trend(name, area_id=district))
+planning_results.proposals()
