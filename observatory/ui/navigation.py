@@ -116,8 +116,9 @@ def navigate(viewer: Viewer) -> tuple[StreamlitPage, Role]:
             roles[id(page)] = role
             pages.append(page)
     home = next(p for p in pages if roles[id(p)] is home_of)
-    forward = st.Page(lambda: st.switch_page(home), title=home.title, icon=home.icon,
-                      url_path="home", default=True, visibility="hidden")
+    forward = st.Page(lambda: st.switch_page(home, query_params=st.query_params.to_dict()),
+                      title=home.title, icon=home.icon, url_path="home", default=True,
+                      visibility="hidden")  # the URL's ?lang= and ?role= come along
     current = st.navigation([forward, *pages], position="hidden")
     _home_on_role_change(current, home)
     menu(viewer, pages, roles)
