@@ -35,7 +35,8 @@ HEADINGS = {"overview": "Overview", "compare": "Compare areas", "data-health": "
             "portal": "Neighbourhood indicators", "about": "About the data",
             "registry": "Indicator registry", "catalogue": "Data catalogue",
             "forecasts": "Forecasts", "alerts": "Alerts", "live": "Live feeds",
-            "people": "People and roles"}
+            "people": "People and roles", "what-if": "What-if: 15-minute access",
+            "scenarios": "Saved scenarios"}
 
 
 @pytest.fixture(scope="module")

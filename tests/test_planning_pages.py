@@ -84,3 +84,13 @@ def test_saved_scenarios_carry_their_author_and_reach_the_officials(
     assert any("not official figures" in s.value for s in officials.subheader)
     next(b for b in at.button if b.label == "Delete").click().run()
     assert len(at.dataframe[0].value) == 1
+
+
+def test_another_walking_speed_and_sdg_11_7_1(ui_store: Path, app_script: Path) -> None:
+    at = _whatif(app_script)
+    at.radio(key="planning_speed").set_value("another speed").run()
+    at.number_input(key="planning_speed_value").set_value(2.5).run()
+    assert not at.exception and not at.error
+    labels = {m.label for m in at.metric}
+    assert "SDG 11.7.1 (open public space within 400 m)" in labels
+    assert any("The same scenario at 3.6 km/h" in m.value for m in at.markdown)

@@ -121,6 +121,8 @@ def test_a_school_at_the_station_golden_figures(model: AccessModel) -> None:
     assert round(row["change_residents"]) == 838
     score = result.whole.filter(measure="fifteen_minute_score").row(0, named=True)
     assert score["change"] > 0 and score["unit"] == "mean functions (0-6)"
+    assert set(result.whole["measure"]) == {"school", "fifteen_minute_score", "sdg_11_2_1",
+                                            "sdg_11_7_1"}
     school = result.cells.filter(measure="school")
     assert school.filter(effect="gains").height and not school.filter(effect="loses").height
 

@@ -61,7 +61,8 @@ def _computed(con: duckdb.DuckDBPyConnection, registry: Registry) -> list[str]:
 # -- roles -------------------------------------------------------------------------------
 
 def test_roles_have_labels_and_public_is_the_default() -> None:
-    assert [r.label for r in Role] == ["Officials", "Operations", "Public portal", "Analysts"]
+    assert [r.label for r in Role] == ["Officials", "Operations", "Public portal", "Analysts",
+                                       "Planners"]
     assert DEFAULT_ROLE is Role.PUBLIC
     assert role_from_name(None) is Role.PUBLIC
     assert role_from_name(" Analysts ") is Role.ANALYSTS

@@ -1,5 +1,5 @@
 """A scenario's effect: residents within reach before and after, per category, for the
-15-minute score and SDG 11.2.1, for the whole area and per district.
+15-minute score, SDG 11.2.1 and SDG 11.7.1, for the whole area and per district.
 
 Shares follow the indicators' rule: a resident served within the cutoff is served; one not
 served counts only when certain (the extract's edge is at least the cutoff away), others
@@ -20,6 +20,9 @@ from observatory.scenarios.spec import Scenario, ScenarioFileError
 
 # SDG 11.2.1: a stop within 500 m (bus, tram) or 1,000 m (rail, metro, ferry).
 SDG_11_2_1 = {"public_transport_low": 500.0, "public_transport_high": 1000.0}
+# SDG 11.7.1, access part: open public space within 400 m (as the indicator
+# sdg_11_7_1_open_space_access_share).
+SDG_11_7_1 = {"park": 400.0}
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,9 @@ def _served(whatif: WhatIf, measure: str, cutoff: float) -> tuple[np.ndarray, np
         score = np.sum([p[0] for p in parts], axis=0).astype(np.float64)
         certain = np.logical_and.reduce([p[1] for p in parts])
         return score, certain
-    if measure == "sdg_11_2_1":
-        parts = [_reach(whatif, t, m) for t, m in SDG_11_2_1.items() if t in whatif.fields]
+    if measure in ("sdg_11_2_1", "sdg_11_7_1"):
+        limits = SDG_11_2_1 if measure == "sdg_11_2_1" else SDG_11_7_1
+        parts = [_reach(whatif, t, m) for t, m in limits.items() if t in whatif.fields]
         served = np.logical_or.reduce([p[0] for p in parts])
         certain = served | np.logical_and.reduce([p[1] for p in parts])
         return served.astype(np.float64), certain
@@ -85,11 +89,13 @@ def _function(whatif: WhatIf, categories: tuple[str, ...],
 
 
 def measures(after: WhatIf, scenario: Scenario, *, also: tuple[str, ...] = ()) -> list[str]:
-    """The categories the scenario edits (and `also`), then the 15-minute score and SDG
-    11.2.1."""
+    """The categories the scenario edits (and `also`), then the 15-minute score, SDG 11.2.1
+    and SDG 11.7.1 (where the store has their services)."""
     touched = {edit.category for edit in scenario.edits} | set(also)
     out = sorted(t for t in touched if t in after.fields) + ["fifteen_minute_score"]
-    return out + (["sdg_11_2_1"] if set(SDG_11_2_1) & set(after.fields) else [])
+    return out + [name for name, limits in (("sdg_11_2_1", SDG_11_2_1),
+                                            ("sdg_11_7_1", SDG_11_7_1))
+                  if set(limits) & set(after.fields)]
 
 
 def residents_frame(before: WhatIf, after: WhatIf, scenario: Scenario, *,

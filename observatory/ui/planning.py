@@ -42,7 +42,8 @@ EFFECT_COLOURS = {"gains": [26, 152, 80, 210], "loses": [215, 48, 39, 210],
 EFFECT_WORDS = {"gains": "more residents within reach", "loses": "fewer within reach",
                 "unchanged": "no change", "uncertain": "uncertain (near the extract's edge)"}
 MEASURE_LABELS = {**CATEGORY_LABELS, "fifteen_minute_score": "15-minute score",
-                  "sdg_11_2_1": "SDG 11.2.1 (public transport within 500 / 1,000 m)"}
+                  "sdg_11_2_1": "SDG 11.2.1 (public transport within 500 / 1,000 m)",
+                  "sdg_11_7_1": "SDG 11.7.1 (open public space within 400 m)"}
 
 
 @st.cache_resource(max_entries=2, show_spinner="Building the walking model of this snapshot…")
@@ -107,14 +108,18 @@ def settings_row(scenario: Scenario) -> Scenario:
     name = a.text_input("Scenario name", value=scenario.name, key="planning_name",
                         placeholder="e.g. A school for Kamppi")
     speeds = {f"{WALK_SPEED_KMH:g} km/h (adults)": WALK_SPEED_KMH,
-              f"{SLOW_WALK_SPEED_KMH:g} km/h (slow walkers)": SLOW_WALK_SPEED_KMH}
+              f"{SLOW_WALK_SPEED_KMH:g} km/h (slow walkers)": SLOW_WALK_SPEED_KMH,
+              "another speed": None}
     labels = list(speeds)
-    chosen = next((k for k, v in speeds.items() if v == scenario.speed_kmh), labels[0])
-    speed = speeds[b.radio("Walking speed", labels, index=labels.index(chosen),
-                           horizontal=True, key="planning_speed")]
+    chosen = next((k for k, v in speeds.items() if v == scenario.speed_kmh), labels[-1])
+    label = b.radio("Walking speed", labels, index=labels.index(chosen), horizontal=True,
+                    key="planning_speed")
+    speed = speeds[label] or b.number_input("km/h", min_value=1.0, max_value=8.0,
+                                            value=float(scenario.speed_kmh), step=0.1,
+                                            key="planning_speed_value")
     minutes = c.number_input("Minutes", min_value=1, max_value=30,
                              value=int(scenario.minutes), step=1, key="planning_minutes")
-    return replace(scenario, name=name.strip() or UNTITLED, speed_kmh=speed,
+    return replace(scenario, name=name.strip() or UNTITLED, speed_kmh=float(speed),
                    minutes=float(minutes))
 
 
@@ -168,8 +173,16 @@ def pick_map(data: dict[str, Any], focus: str) -> None:
     event = st.pydeck_chart(_deck(rows, data["facilities"], colour="fill"), height=460,
                             width="stretch", on_select="rerun",
                             selection_mode="single-object", key="planning_map")
+    shares = {r["label"] for r in rows}
+    same = (f" Every cell shown has the same share ({next(iter(shares))}): nothing varies "
+            "to map at this threshold; try fewer minutes or the slow-walker speed."
+            if len(shares) == 1 else "")
     st.caption("Darker cells: more residents within reach. Black dots: the facilities. "
-               "Click a cell to place a facility there, or a dot to pick that facility.")
+               f"Click a cell to place a facility there, or a dot to pick that facility.{same}")
+    from observatory.ui.widgets import table_behind
+
+    table_behind(pl.DataFrame(rows).select("h3_hex", "label") if rows else pl.DataFrame(),
+                 label="Table behind the map: residents within reach per cell")
     objects = (getattr(getattr(event, "selection", None), "objects", None) or {})
     cell = (objects.get("cells") or [None])[0]
     facility = (objects.get("facilities") or [None])[0]
