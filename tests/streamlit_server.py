@@ -6,9 +6,13 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from observatory.settings import REPO_ROOT
 
 START_TIMEOUT_S = 60
 
@@ -33,3 +37,22 @@ def wait_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
         except OSError:
             time.sleep(0.3)
     pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], *, port: int, log: Path) -> Iterator[str]:
+    """Run a Streamlit server (`command`) until the block ends; its base URL."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, process, log)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

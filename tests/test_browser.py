@@ -10,7 +10,6 @@ test: the dashboard must work offline (no basemap, no web fonts, no icons from a
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 
 from observatory.settings import REPO_ROOT, STORE_ENV
 from observatory.ui.navigation import ROLE_PAGES
-from tests.streamlit_server import free_port, wait_healthy
+from tests.streamlit_server import free_port, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -48,20 +47,8 @@ def server(ui_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, process, log)
+    with running(command, env, port=port, log=log) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_every_page_renders_without_error(server: str, tmp_path_factory) -> None:

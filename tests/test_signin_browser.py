@@ -25,7 +25,7 @@ from observatory.opsdb.schema import alert_events
 from observatory.settings import SECRETS_ENV
 from tests.conftest_ops import copy_store, evaluate_alerts
 from tests.signin import COOKIE_SECRET
-from tests.streamlit_server import free_port, wait_healthy
+from tests.streamlit_server import free_port, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -90,19 +90,8 @@ def app(signed_store: Path, provider: str,
         patch.delenv("OBSERVATORY_DATABASE_URL", raising=False)
         command, env = serve_command(signed_store, port=port, address="127.0.0.1")
     assert env["OBSERVATORY_DEMO_ROLES"] == "0"  # a deployment never offers the switcher
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, process, log)
+    with running(command, env, port=port, log=folder / "server.log") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
