@@ -41,7 +41,8 @@ def serve_command(path: Path, *, port: int, address: str,
     env = dict(os.environ, OBSERVATORY_STORE=str(path))
     env[DEMO_ROLES_ENV] = env.get(DEMO_ROLES_ENV, "1") if demo else "0"
     secrets = Path(env.get(SECRETS_ENV) or REPO_ROOT / ".streamlit" / "secrets.toml")
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
+    command = [sys.executable, "-m", "observatory.ui.server", "run",
+               str(REPO_ROOT / "streamlit_app.py"),
                "--server.port", str(port), "--server.address", address,
                "--server.headless", "true", "--secrets.files", str(secrets)]
     if not demo:  # a deployment does not reload itself when files change

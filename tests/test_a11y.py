@@ -38,7 +38,8 @@ def portal(ui_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     log = tmp_path_factory.mktemp("a11y") / "server.log"
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
+    command = [sys.executable, "-m", "observatory.ui.server", "run",
+               str(REPO_ROOT / "streamlit_app.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with log.open("wb") as out:

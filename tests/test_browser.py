@@ -44,7 +44,8 @@ def server(ui_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, STORE_ENV: str(ui_store), "OBSERVATORY_DEMO_ROLES": "1"}  # the demo
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "streamlit_app.py"),
+    command = [sys.executable, "-m", "observatory.ui.server", "run",
+               str(REPO_ROOT / "streamlit_app.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with running(command, env, port=port, log=log) as base:
@@ -74,9 +75,9 @@ def test_every_page_renders_without_error(server: str, tmp_path_factory) -> None
             page = browser.new_page(viewport={"width": 1400, "height": 2000})
             page.route("**/*", local_only)
             for role, entries in ROLE_PAGES.items():
-                for index, entry in enumerate(entries):
-                    path = "" if index == 0 else entry.url_path  # a role's home is at /
-                    page.goto(f"{server}/{path}?role={role.value}")
+                for entry in entries:
+                    # deep links, the first of them on a fresh server (observatory/ui/server.py)
+                    page.goto(f"{server}/{entry.url_path}?role={role.value}")
                     page.wait_for_selector(SCRIPT_DONE, timeout=30_000)
                     if entry.has_map:
                         page.wait_for_selector(MAP_CANVAS, state="attached", timeout=30_000)
@@ -85,6 +86,8 @@ def test_every_page_renders_without_error(server: str, tmp_path_factory) -> None
                     title = page.locator("h1").first.inner_text(timeout=5_000)
                     if title.strip() != HEADINGS.get(entry.url_path):
                         problems.append(f"{role.value}/{entry.url_path}: heading {title!r}")
+                    if page.get_by_text("Page not found").count():
+                        problems.append(f"{role.value}/{entry.url_path}: 'Page not found'")
                     errors = page.locator(ERRORS_ON_SCREEN)
                     for i in range(errors.count()):
                         problems.append(f"{role.value}/{entry.url_path}: "
@@ -105,7 +108,7 @@ def test_a_planner_adds_a_facility_by_clicking_the_map(server: str, tmp_path: Pa
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 2600})
-            page.goto(f"{server}/?role=planners")  # the planner's home: the what-if page
+            page.goto(f"{server}/what-if?role=planners")  # a deep link, on a fresh server
             page.wait_for_selector(SCRIPT_DONE, timeout=60_000)
             page.get_by_role("heading", name="What-if: 15-minute access").wait_for(
                 timeout=60_000)
