@@ -219,7 +219,8 @@ def proposals() -> None:
         scenario = saved.opened(_ops(), row["id"])
         focus = scenario.edits[0].category if scenario.edits else "grocery"
         data = figures(scenario, focus)
-        with st.expander(f"Proposed: {row['name']} · {row['edits']} edits · saved by "
+        edits = f"{row['edits']} edit{'s' if row['edits'] != 1 else ''}"
+        with st.expander(f"Proposed: {row['name']} · {edits} · saved by "
                          f"{row['author']} on {row['saved_at']:%Y-%m-%d}"):
             if "problem" in data:
                 st.error(data["problem"])
