@@ -63,3 +63,19 @@ def test_brief_is_one_printable_page_of_html(helsinki_store: Path) -> None:
     assert page.startswith("<!doctype html>") and "@page" in page
     assert "Brief &lt;test&gt;" in page and "PM2.5 annual mean" in page
     assert "off track" in page and "SIMULATED" in page
+
+
+def test_overview_tiles_one_per_headline_indicator_and_no_none(ui_store: Path,
+                                                               app_script: Path) -> None:
+    at = _open(app_script, Role.OFFICIALS, "pages/officials/overview.py")
+    assert not at.exception, [e.value for e in at.exception]
+    buttons = [b for b in at.button if b.label == "Trend and districts"]
+    headline = [s for s in load_registry(indicators_dir()).specs.values() if s.spec.headline]
+    assert len(buttons) == len(headline)
+    text = " ".join(str(m.value) for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "None" not in text and "nan" not in text.split()
+    assert "No target set." in text and "first period: nothing to compare yet" in text
+    assert "(better)" in text or "(worse)" in text  # coloured by direction, not by sign
+    buttons[-1].click().run()
+    assert not at.exception
+    assert at.selectbox(key="officials_overview_indicator").value == buttons[-1].key[5:]

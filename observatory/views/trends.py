@@ -53,7 +53,8 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -
 
 def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                         role: Role) -> pl.DataFrame:
-    """Headline indicators: latest value, change, target, status, probability, sparkline."""
+    """Headline indicators: latest value, change, target, status, probability, sparkline,
+    theme, and whether the data behind each is modelled or simulated."""
     specs = visible_specs(registry, role=role)
     chosen = [s for s in specs if s.spec.headline] or specs
     names = [s.spec.name for s in chosen]
@@ -71,8 +72,11 @@ def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         history = series.filter(pl.col("name") == spec.name)
         values, periods = history["value"].to_list(), history["period"].to_list()
         target = chosen_target(list(spec.targets))
+        sources = provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label)
         rows.append({
             "name": spec.name, "label": spec.label_in("en"), "unit_label": spec.unit_label,
+            "theme": spec.theme, "modelled": sources.modelled,
+            "simulated": sources.simulated,
             "direction": spec.direction, "period": periods[-1] if periods else None,
             "value": values[-1] if values else None,
             "previous_period": periods[-2] if len(periods) > 1 else None,
@@ -82,7 +86,8 @@ def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
             "target_by": target.by.isoformat() if target else None,
             "target_source": target.source if target else None, "sparkline": values})
     frame = pl.DataFrame(rows, schema={
-        "name": pl.String, "label": pl.String, "unit_label": pl.String, "direction": pl.String,
+        "name": pl.String, "label": pl.String, "unit_label": pl.String, "theme": pl.String,
+        "modelled": pl.Boolean, "simulated": pl.Boolean, "direction": pl.String,
         "period": pl.String, "value": pl.Float64, "previous_period": pl.String,
         "change": pl.Float64, "target_value": pl.Float64, "target_by": pl.String,
         "target_source": pl.String, "sparkline": pl.List(pl.Float64)})

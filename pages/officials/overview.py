@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from observatory.ui import loaders, trends, widgets
+from observatory.ui import loaders, tiles, trends, widgets
 
 st.title("Overview")
 st.caption("Headline indicators for the whole area: latest value, change since the last "
@@ -15,7 +15,7 @@ if not trends.ready():
 
 provenance = trends.headline_provenance()
 widgets.data_badges(provenance)
-trends.scorecard_table(trends.scorecard())
+tiles.tiles(trends.scorecard())
 trends.brief_button(trends.brief(), key="officials_overview_brief")
 
 st.subheader("Where it is heading")

@@ -1,0 +1,117 @@
+"""The officials' overview at a glance: one tile per headline indicator, grouped by theme.
+
+A tile shows the label, the latest value with its unit (the one formatting rule,
+observatory/formatting.py), the change since the previous period with an arrow coloured
+by the indicator's direction (better or worse, not up or down), a sparkline, the target
+with its date and source, the status with the forecast's probability of meeting it, and
+whether the data is modelled or simulated. Nothing reads `None`: a missing figure says
+why. A tile's button opens its trend, forecast fan and district comparison below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from observatory.formatting import value_to_text
+from observatory.targets import THRESHOLDS_TEXT
+from observatory.ui.widgets import table_behind, theme_label
+
+STATUS_COLOURS = {"on track": "green", "at risk": "orange", "off track": "red",
+                  "no target": "gray", "no forecast": "gray"}
+OPEN_KEY = "officials_overview_indicator"  # the picker of the trend below the tiles
+
+
+def _number(value: float | None, unit: str) -> str:
+    text = value_to_text(value, unit=unit, missing="")
+    return f"{text} {unit}".strip() if text else ""
+
+
+def change_text(row: dict[str, Any]) -> tuple[str, str]:
+    """The change since the previous period in words, and its colour (by direction)."""
+    change, unit = row["change"], row["unit_label"]
+    if change is None:
+        return ("first period: nothing to compare yet" if row["previous_period"] is None
+                else "no change computed", "gray")
+    better = {"higher_is_better": change > 0, "lower_is_better": change < 0}.get(
+        row["direction"])
+    arrow = "↑" if change > 0 else "↓" if change < 0 else "→"
+    if change == 0 or better is None:
+        return f"{arrow} {_number(abs(change), unit)} since {row['previous_period']}", "gray"
+    words = "better" if better else "worse"
+    return (f"{arrow} {_number(abs(change), unit)} since {row['previous_period']} "
+            f"({words})", "green" if better else "red")
+
+
+def target_text(row: dict[str, Any]) -> str:
+    """The target, its date and source; or that none is set."""
+    if row["target_value"] is None:
+        return "No target set."
+    return (f"Target {_number(row['target_value'], row['unit_label'])} by "
+            f"{row['target_by']} ({row['target_source']}).")
+
+
+def status_text(row: dict[str, Any]) -> str:
+    """The status with P(meet target) when there is one."""
+    status = row["status"] or "no forecast"
+    if row["probability"] is None:
+        return status
+    return f"{status} · P(meet target) {row['probability']:.0%}"
+
+
+def sparkline(values: list[float], *, key: str) -> None:
+    """The series as a small line without axes (the trend below has the full chart)."""
+    figure = go.Figure(go.Scatter(y=values, mode="lines+markers", line={"width": 2},
+                                  marker={"size": 4}, hoverinfo="skip"))
+    figure.update_layout(height=56, margin={"l": 2, "r": 2, "t": 4, "b": 4},
+                         xaxis={"visible": False}, yaxis={"visible": False},
+                         showlegend=False)
+    st.plotly_chart(figure, config={"displayModeBar": False, "staticPlot": True},
+                    key=key)
+
+
+def _open(name: str) -> None:
+    st.session_state[OPEN_KEY] = name
+
+
+def tile(row: dict[str, Any]) -> None:
+    """One indicator's tile."""
+    with st.container(border=True):
+        st.markdown(f"**{row['label']}**")
+        value = _number(row["value"], row["unit_label"]) or "no value yet"
+        st.markdown(f"<span style='font-size:1.7em;font-weight:600'>{value}</span>"
+                    f" · {row['period'] or 'no period'}", unsafe_allow_html=True)
+        text, colour = change_text(row)
+        st.markdown(f":{colour}[{text}]")
+        if len(row["sparkline"] or []) > 1:
+            sparkline(row["sparkline"], key=f"tile_spark_{row['name']}")
+        status = row["status"] or "no forecast"
+        st.badge(status_text(row), color=STATUS_COLOURS.get(status, "gray"))
+        for flag, colour in (("modelled", "orange"), ("simulated", "red")):
+            if row[flag]:
+                st.badge(f"{flag} data", color=colour)
+        st.caption(target_text(row))
+        st.button("Trend and districts", key=f"tile_{row['name']}", on_click=_open,
+                  args=(row["name"],), icon=":material/show_chart:")
+
+
+def tiles(frame: pl.DataFrame, *, per_row: int = 3) -> None:
+    """Every headline indicator's tile, grouped by theme, with the table behind them."""
+    if frame.is_empty():
+        st.info("No headline indicator is available for this role.")
+        return
+    for theme in frame["theme"].unique(maintain_order=True).to_list():
+        st.markdown(f"##### {theme_label(theme)}")
+        rows = frame.filter(pl.col("theme") == theme).to_dicts()
+        for start in range(0, len(rows), per_row):
+            for column, row in zip(st.columns(per_row), rows[start:start + per_row],
+                                   strict=False):
+                with column:
+                    tile(row)
+    st.caption(f"Status from the forecast's probability of meeting the target at its date: "
+               f"{THRESHOLDS_TEXT}. Arrows are coloured by whether the change is better or "
+               "worse for people, not by up or down.")
+    table_behind(frame.drop("sparkline"), label="Table behind the tiles")
