@@ -93,7 +93,8 @@ def tile(row: dict[str, Any]) -> None:
         for flag, colour in (("modelled", "orange"), ("simulated", "red")):
             if row[flag]:
                 st.badge(f"{flag} data", color=colour)
-        st.caption(target_text(row))
+        if row["target_value"] is not None:  # else the badge already says "no target"
+            st.caption(target_text(row))
         st.button("Trend and districts", key=f"tile_{row['name']}", on_click=_open,
                   args=(row["name"],), icon=":material/show_chart:")
 
