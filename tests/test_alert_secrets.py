@@ -48,6 +48,15 @@ rules:
 """
 
 
+# A webhook channel whose URL comes from $OPS_WEBHOOK_URL, tried once.
+HOOK_FROM_ENV = """\
+channels:
+  - name: hook
+    retries: 0
+    webhook: {url_from: OPS_WEBHOOK_URL}
+"""
+
+
 @pytest.fixture(autouse=True)
 def _own_secrets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty secrets.toml of the test's own: a developer's real one plays no part."""
@@ -250,16 +259,7 @@ def test_plain_http_from_a_reference_is_refused_and_never_sent(
     ops: OpsDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPS_WEBHOOK_URL", f"http://hooks.example.org/{TOKEN}")
-    ruleset = _rules(
-        tmp_path,
-        "hook",
-        """\
-channels:
-  - name: hook
-    retries: 0
-    webhook: {url_from: OPS_WEBHOOK_URL}
-""",
-    )
+    ruleset = _rules(tmp_path, "hook", HOOK_FROM_ENV)
     [problem] = ruleset.secret_problems
     assert (
         "ops.yml line 13: channel `hook`: `OPS_WEBHOOK_URL`: the webhook URL goes to "
@@ -491,16 +491,7 @@ def test_a_redirect_is_not_followed(
     ops: OpsDB, hook_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPS_WEBHOOK_URL", f"http://127.0.0.1:{hook_port}/moved/{TOKEN}")
-    ruleset = _rules(
-        tmp_path,
-        "hook",
-        """\
-channels:
-  - name: hook
-    retries: 0
-    webhook: {url_from: OPS_WEBHOOK_URL}
-""",
-    )
+    ruleset = _rules(tmp_path, "hook", HOOK_FROM_ENV)
     assert _notify(ops, ruleset) == 0
     assert [path for path, _ in _Receiver.posts] == [f"/moved/{TOKEN}"]  # /landing never hit
     assert "HTTP Error 302" in _last_attempt(ops).detail
