@@ -16,6 +16,14 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# The council-brief tests read the PDF back with poppler's pdftotext and pdftoppm.
+if ! command -v pdftotext >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "Installing Debian's poppler-utils for the PDF brief tests…" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null
+fi
+
 # The operational-database tests also run on PostgreSQL: a throw-away server for this run,
 # stopped and removed on exit (so no `exec` below: it would skip the trap).
 if [ -z "${OBSERVATORY_TEST_POSTGRES_URL:-}" ]; then

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from observatory.cli import main
 from observatory.registry import load_registry
 from observatory.roles import Role
 from observatory.settings import indicators_dir
 from observatory.store import connect_read
 from observatory.views import trends
+from observatory.views.brief import brief_html, brief_of, number
 from tests.signin import signed_in
 
 
@@ -58,11 +61,36 @@ def test_brief_is_one_printable_page_of_html(helsinki_store: Path) -> None:
         changes = trends.what_changed(con, registry, role=Role.OFFICIALS)
     finally:
         con.close()
-    page = trends.brief_html(card, changes, title="Brief <test>", as_of="31 Dec 2024",
-                             sources="osm:Helsinki (ODbL-1.0)", badges=["SIMULATED"])
+    page = brief_html(brief_of(card, changes, title="Brief <test>", as_of="31 Dec 2024",
+                               sources="osm:Helsinki (ODbL-1.0)", badges=["SIMULATED"]))
     assert page.startswith("<!doctype html>") and "@page" in page
     assert "Brief &lt;test&gt;" in page and "PM2.5 annual mean" in page
     assert "off track" in page and "SIMULATED" in page
+
+
+def test_the_council_brief_as_pdf_has_every_tile(helsinki_store: Path, tmp_path: Path) -> None:
+    """`observatory brief --pdf`: one A4 page, every headline label and value in its text
+    (pdftotext), rendered by pdftoppm, within the 5 s budget."""
+    out = tmp_path / "brief.pdf"
+    started = time.perf_counter()
+    assert main(["brief", "--pdf", str(out), "--store", str(helsinki_store)]) == 0
+    assert time.perf_counter() - started <= 5.0
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    words = " ".join(text.split())
+    con = connect_read(helsinki_store)
+    try:
+        card = trends.officials_scorecard(con, load_registry(indicators_dir()),
+                                          role=Role.OFFICIALS)
+    finally:
+        con.close()
+    for row in card.iter_rows(named=True):
+        assert " ".join(row["label"].split()[:3]) in words, row["label"]
+        assert number(row["value"], row["unit_label"]).split()[0] in words, row["label"]
+    assert "Includes SIMULATED data" in words and "What changed since the last period" in words
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(out), str(tmp_path / "page")],
+                   check=True)
+    assert [p.name for p in tmp_path.glob("page*.png")] == ["page-1.png"]  # one page
 
 
 def test_overview_tiles_one_per_headline_indicator_and_no_none(ui_store: Path,
@@ -76,6 +104,8 @@ def test_overview_tiles_one_per_headline_indicator_and_no_none(ui_store: Path,
     assert "None" not in text and "nan" not in text.split()
     assert "first period: nothing to compare yet" in text and "Target 18" in text
     assert "no target" in text  # the status badge of an indicator without a target
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download the council brief (PDF)" in labels
     assert "(better)" in text or "(worse)" in text  # coloured by direction, not by sign
     buttons[-1].click().run()
     assert not at.exception

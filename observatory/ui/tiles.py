@@ -16,50 +16,14 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from observatory.formatting import value_to_text
 from observatory.targets import THRESHOLDS_TEXT
 from observatory.ui.widgets import table_behind, theme_label
+from observatory.views.brief import change_text, number, status_text, target_text
 
 STATUS_COLOURS = {"on track": "green", "at risk": "orange", "off track": "red",
                   "no target": "gray", "no forecast": "gray"}
+VERDICT_COLOURS = {"better": "green", "worse": "red", "neutral": "gray"}
 OPEN_KEY = "officials_overview_indicator"  # the picker of the trend below the tiles
-
-
-def _number(value: float | None, unit: str) -> str:
-    text = value_to_text(value, unit=unit, missing="")
-    return f"{text} {unit}".strip() if text else ""
-
-
-def change_text(row: dict[str, Any]) -> tuple[str, str]:
-    """The change since the previous period in words, and its colour (by direction)."""
-    change, unit = row["change"], row["unit_label"]
-    if change is None:
-        return ("first period: nothing to compare yet" if row["previous_period"] is None
-                else "no change computed", "gray")
-    better = {"higher_is_better": change > 0, "lower_is_better": change < 0}.get(
-        row["direction"])
-    arrow = "↑" if change > 0 else "↓" if change < 0 else "→"
-    if change == 0 or better is None:
-        return f"{arrow} {_number(abs(change), unit)} since {row['previous_period']}", "gray"
-    words = "better" if better else "worse"
-    return (f"{arrow} {_number(abs(change), unit)} since {row['previous_period']} "
-            f"({words})", "green" if better else "red")
-
-
-def target_text(row: dict[str, Any]) -> str:
-    """The target, its date and source; or that none is set."""
-    if row["target_value"] is None:
-        return "No target set."
-    return (f"Target {_number(row['target_value'], row['unit_label'])} by "
-            f"{row['target_by']} ({row['target_source']}).")
-
-
-def status_text(row: dict[str, Any]) -> str:
-    """The status with P(meet target) when there is one."""
-    status = row["status"] or "no forecast"
-    if row["probability"] is None:
-        return status
-    return f"{status} · P(meet target) {row['probability']:.0%}"
 
 
 def sparkline(values: list[float], *, key: str) -> None:
@@ -81,11 +45,11 @@ def tile(row: dict[str, Any]) -> None:
     """One indicator's tile."""
     with st.container(border=True):
         st.markdown(f"**{row['label']}**")
-        value = _number(row["value"], row["unit_label"]) or "no value yet"
+        value = number(row["value"], row["unit_label"]) or "no value yet"
         st.markdown(f"<span style='font-size:1.7em;font-weight:600'>{value}</span>"
                     f" · {row['period'] or 'no period'}", unsafe_allow_html=True)
-        text, colour = change_text(row)
-        st.markdown(f":{colour}[{text}]")
+        text, verdict = change_text(row)
+        st.markdown(f":{VERDICT_COLOURS[verdict]}[{text}]")
         if len(row["sparkline"] or []) > 1:
             sparkline(row["sparkline"], key=f"tile_spark_{row['name']}")
         status = row["status"] or "no forecast"

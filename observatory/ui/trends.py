@@ -15,6 +15,7 @@ import streamlit as st
 from observatory.targets import THRESHOLDS_TEXT
 from observatory.ui.loaders import Context, _cursor, _registry, context, current_role
 from observatory.ui.widgets import cell_map_block, table_behind
+from observatory.views import brief as briefs
 from observatory.views import trends as views
 from observatory.views.indicators import visible_spec, visible_specs
 from observatory.views.model import CellMap, Provenance
@@ -133,17 +134,16 @@ def catalogue(*, headline_only: bool = False) -> pl.DataFrame:
         "_forecast", descending=True, maintain_order=True).drop("_forecast")
 
 
-def brief() -> str:
-    """The printable one-page brief (HTML)."""
-    provenance = headline_provenance()
-    sources = "; ".join(f"{s.source_id} ({s.licence})" for s in provenance.sources)
-    badges = (["Includes SIMULATED data (demo feeds), not real observations"]
-              if provenance.simulated else []) + (
-        ["Includes MODELLED data (estimates, not counts)"] if provenance.modelled else [])
-    as_of = provenance.data_as_of.strftime("%d %b %Y") if provenance.data_as_of else "unknown"
-    return views.brief_html(scorecard(), what_changed(), title="Observatory brief for "
-                            f"officials, {dt.date.today():%d %b %Y}", as_of=as_of,
-                            sources=sources, badges=badges)
+@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
+def _brief(ctx: Context, role: object, today: str) -> tuple[str, bytes]:
+    with _cursor(ctx) as con:
+        brief = briefs.officials_brief(con, _registry(ctx), role=role, today=today)
+    return briefs.brief_html(brief), briefs.brief_pdf(brief)
+
+
+def brief() -> tuple[str, bytes]:
+    """The one-page brief as HTML and as PDF (the same rows)."""
+    return _brief(context(), current_role(), f"{dt.date.today():%d %b %Y}")
 
 
 # -- widgets ------------------------------------------------------------------------------
@@ -251,11 +251,16 @@ def district_ranking(frame: pl.DataFrame, *, unit_label: str, direction: str) ->
     table_behind(frame, label="Table behind the district ranking")
 
 
-def brief_button(html_text: str, *, key: str) -> None:
-    """Download the printable one-page brief."""
-    st.download_button("Download the one-page brief (HTML, print to PDF)", data=html_text,
-                       file_name="observatory-brief.html", mime="text/html", key=key,
-                       on_click="ignore", icon=":material/print:")
+def brief_button(brief: tuple[str, bytes], *, key: str) -> None:
+    """Download the one-page brief, as PDF or as printable HTML."""
+    html_text, pdf = brief
+    a, b = st.columns(2)
+    a.download_button("Download the council brief (PDF)", data=pdf,
+                      file_name="observatory-brief.pdf", mime="application/pdf",
+                      key=f"{key}_pdf", on_click="ignore", icon=":material/picture_as_pdf:")
+    b.download_button("The same brief as a web page (HTML)", data=html_text,
+                      file_name="observatory-brief.html", mime="text/html", key=key,
+                      on_click="ignore", icon=":material/print:")
 
 
 def trend_and_districts(name: str) -> views.Trend:

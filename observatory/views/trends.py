@@ -6,7 +6,6 @@ indicator_backtests, indicator_status, district_cells); nothing is fitted here.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 import duckdb
@@ -16,7 +15,6 @@ from observatory.registry import Registry
 from observatory.registry.spec import LoadedSpec
 from observatory.roles import Role
 from observatory.store import read_frame, table_names
-from observatory.targets import THRESHOLDS_TEXT
 from observatory.views.indicators import chosen_target, visible_specs
 from observatory.views.model import CellMap, Provenance
 from observatory.views.provenance import provenance_for_tables
@@ -225,42 +223,3 @@ def forecast_backtests(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         WHERE b.area_kind = 'whole' AND b.indicator IN $n
         ORDER BY b.model IS NULL, b.indicator""", {"n": names})
 
-
-def brief_html(scorecard: pl.DataFrame, changes: pl.DataFrame, *, title: str,
-               as_of: str, sources: str, badges: list[str]) -> str:
-    """A printable one-page brief (HTML): the scorecard and what changed since last period."""
-    esc = html.escape
-
-    def num(value: object) -> str:
-        return "—" if value is None else f"{value:,.4g}"
-
-    def chance(value: float | None) -> str:
-        return "" if value is None else f" ({value:.0%})"
-
-    def by(value: str | None) -> str:
-        return f" by {esc(value)}" if value else ""
-
-    score_rows = "".join(
-        f"<tr><td>{esc(r['label'])}</td><td>{num(r['value'])} {esc(r['unit_label'])}</td>"
-        f"<td>{esc(r['period'] or '—')}</td><td>{num(r['change'])}</td>"
-        f"<td>{num(r['target_value'])}{by(r['target_by'])}</td>"
-        f"<td><b>{esc(r['status'])}</b>{chance(r['probability'])}</td></tr>"
-        for r in scorecard.iter_rows(named=True))
-    change_rows = "".join(
-        f"<tr><td>{esc(r['label'])}</td><td>{esc(r['previous_period'])} → {esc(r['period'])}"
-        f"</td><td>{num(r['previous_value'])} → {num(r['value'])} {esc(r['unit_label'])}</td>"
-        f"<td>{esc(r['assessment'])}</td></tr>" for r in changes.head(8).iter_rows(named=True))
-    badge_html = "".join(f"<p class='badge'>{esc(b)}</p>" for b in badges)
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>{esc(title)}</title><style>
-@page {{ size: A4; margin: 14mm; }} body {{ font: 10pt/1.35 system-ui, sans-serif; }}
-table {{ border-collapse: collapse; width: 100%; margin-bottom: 10pt; }}
-td, th {{ border-bottom: 1px solid #ccc; padding: 3pt 4pt; text-align: left; }}
-.badge {{ color: #a40000; font-weight: bold; }} small {{ color: #555; }}
-</style></head><body><h1>{esc(title)}</h1><p>Data as of {esc(as_of)}</p>{badge_html}
-<h2>Headline indicators</h2><table><tr><th>Indicator</th><th>Value</th><th>Period</th>
-<th>Change</th><th>Target</th><th>Status</th></tr>{score_rows}</table>
-<p><small>Status is the forecast's probability of meeting the target: {esc(THRESHOLDS_TEXT)}.
-</small></p><h2>What changed since the last period</h2><table><tr><th>Indicator</th>
-<th>Periods</th><th>Values</th><th>Assessment</th></tr>{change_rows}</table>
-<p><small>Sources: {esc(sources)}</small></p></body></html>"""
