@@ -52,6 +52,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "deviations": {"en": "Deviations from the standard", "fr": "Écarts à la norme"},
     "parameters": {"en": "Parameters", "fr": "Paramètres"},
     "sources": {"en": "Sources", "fr": "Sources"},
+    "all_sources": {"en": "Every source in full", "fr": "Toutes les sources en détail"},
     "code": {"en": "The computation, as run", "fr": "Le calcul, tel qu'exécuté"},
     "english_only": {"en": "", "fr": "(Texte de la définition, en anglais.)"},
     "disclosure_title": {"en": "Privacy protection", "fr": "Protection de la vie privée"},

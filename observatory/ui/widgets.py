@@ -5,6 +5,7 @@ Widgets draw what views computed; they format, colour and lay out, never query.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -428,13 +429,22 @@ def provenance_footer(provenance: Provenance, *, period: str | None = None,
         parts.append(f"**{t('period', language)}:** {period}")
     parts.append(f"**{t('data_as_of', language)}:** {_date(provenance.data_as_of)}")
     st.caption(" · ".join(parts))
-    sources = "; ".join(
-        f"{s.source_id} ({s.licence}{', ' + s.attribution if s.attribution else ''}; "
+    if not provenance.sources:
+        st.caption(f"**{t('sources', language)}:** –")
+        return
+    # once, compactly: each source with its licence; the full entries fold out below
+    compact = ", ".join(f"{s.source_id} ({s.licence})" for s in provenance.sources)
+    st.caption(f"**{t('sources', language)}:** {compact}")
+    full = "".join(
+        f"<li>{html.escape(s.source_id)} ({html.escape(s.licence)}"
+        f"{', ' + html.escape(s.attribution) if s.attribution else ''}; "
         f"{t('data_as_of', language).lower()} {_date(s.data_as_of)}"
         f"{'; ' + t('modelled', language) if s.modelled else ''}"
-        f"{'; ' + t('simulated', language) if s.simulated else ''})"
+        f"{'; ' + t('simulated', language) if s.simulated else ''})</li>"
         for s in provenance.sources)
-    st.caption(f"**{t('sources', language)}:** {sources or '–'}")
+    st.markdown(f"<details style='font-size:0.8em;color:#55585c'><summary>"
+                f"{t('all_sources', language)}</summary><ul>{full}</ul></details>",
+                unsafe_allow_html=True)
 
 
 def methodology_panel(method: Methodology, provenance: Provenance) -> None:
