@@ -133,3 +133,29 @@ def test_a_planner_adds_a_facility_by_clicking_the_map(server: str, tmp_path: Pa
         finally:
             browser.close()
 
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_officials_overview_fits_desktops_and_phones(server: str, tmp_path: Path, width: int,
+                                                     height: int) -> None:
+    """The tiles wrap: no horizontal scrolling at 1440 × 900 or on a 390 px phone; the
+    screenshots are kept with the test's files."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(f"{server}/overview?role=officials")
+            page.wait_for_selector(SCRIPT_DONE, timeout=60_000)
+            page.get_by_role("button", name="Trend and districts").first.wait_for(
+                timeout=60_000)
+            main = '[data-testid="stMain"]'
+            scroll, client = page.evaluate(
+                f"() => [document.querySelector('{main}').scrollWidth, "
+                f"document.querySelector('{main}').clientWidth]")
+            page.screenshot(path=str(tmp_path / f"overview-{width}.png"))
+            assert scroll <= client, f"{scroll} px of content in a {client} px page"
+            assert page.locator(ERRORS_ON_SCREEN).count() == 0
+        finally:
+            browser.close()

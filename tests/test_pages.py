@@ -17,6 +17,7 @@ from tests.signin import anonymous, demo, open_url, signed_in
 CASES = [(role, entry) for role, entries in ROLE_PAGES.items() for entry in entries]
 # Server-side budget of one page run with warm caches (seconds).
 CACHED_BUDGET = 1.0
+OFFICIALS_BUDGET = 0.3  # every officials page (issue 15)
 INTERNAL_LABEL = "Residents (modelled)"  # residents_modelled_count, visibility: internal
 
 
@@ -61,12 +62,16 @@ def test_page_shows_a_map_a_table_and_provenance(
     assert "Data as of" in text and "Unit:" in text and "Sources:" in text
     assert "ODbL" in text, "the OpenStreetMap licence is cited"
 
-    started = time.perf_counter()
-    at.run()  # a rerun with warm caches, as when a visitor changes a widget
-    elapsed = time.perf_counter() - started
+    runs = []
+    for _ in range(3):  # reruns with warm caches, as when a visitor changes a widget
+        started = time.perf_counter()
+        at.run()
+        runs.append(time.perf_counter() - started)
+    elapsed = sorted(runs)[1]  # the median of three
     assert not at.exception
-    print(f"{role.value}/{entry.url_path}: cached run {elapsed:.3f} s")
-    assert elapsed < CACHED_BUDGET, f"{entry.path} took {elapsed:.2f} s with warm caches"
+    print(f"{role.value}/{entry.url_path}: cached run {elapsed:.3f} s (median of 3)")
+    budget = OFFICIALS_BUDGET if role is Role.OFFICIALS else CACHED_BUDGET
+    assert elapsed < budget, f"{entry.path} took {elapsed:.2f} s with warm caches"
 
 
 def test_public_navigation_offers_no_staff_pages(ui_store: Path, app_script: Path) -> None:
