@@ -7,6 +7,7 @@ import Streamlit, observatory.ui (and its modules) and the standard library, not
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -186,3 +187,20 @@ def later():
         (10, "."),
         (12, "polars"),
     ]
+
+
+POLARS_IN_PAGES = re.compile(r"\.to_list\(|\bpl\.|\.filter\(|\.with_columns\(|\.select\(|"
+                             r"\.height\b|\.row\(|\.iter_rows\(|\.group_by\(")
+
+
+def test_pages_are_short_and_free_of_dataframe_code() -> None:
+    """Pages compose: under 80 lines each, and no Polars expressions (issue 15)."""
+    problems = []
+    for page in sorted((REPO / "pages").rglob("*.py")):
+        lines = page.read_text(encoding="utf-8").splitlines()
+        where = page.relative_to(REPO)
+        if len(lines) >= 80:
+            problems.append(f"{where}: {len(lines)} lines")
+        problems += [f"{where} line {n}: {line.strip()}" for n, line in
+                     enumerate(lines, start=1) if POLARS_IN_PAGES.search(line)]
+    assert not problems, "\n".join(problems)

@@ -263,6 +263,22 @@ def brief_button(brief: tuple[str, bytes], *, key: str) -> None:
                       on_click="ignore", icon=":material/print:")
 
 
+def district_picker(ranked: pl.DataFrame, *, key: str) -> str | None:
+    """Choose one of the ranked districts (by name)."""
+    options = dict(zip(ranked["district_id"].to_list(), ranked["district"].to_list(),
+                       strict=True))
+    return st.selectbox("District", options=list(options), format_func=options.__getitem__,
+                        key=key)
+
+
+def trend_footer(trend: views.Trend, fallback: Provenance) -> None:
+    """The provenance line under a trend: its latest period and its sources."""
+    from observatory.ui.widgets import provenance_footer
+
+    provenance_footer(trend.provenance or fallback,
+                      period=trend.history["period"][-1] if trend.history.height else None)
+
+
 def trend_and_districts(name: str) -> views.Trend:
     """The fan chart of `name` beside its latest district map (with the table behind)."""
     chosen = trend(name)

@@ -32,9 +32,7 @@ with rank_column:
     trends.district_ranking(ranked, unit_label=summary.unit_label, direction=summary.direction)
 
 st.subheader("One district's trend")
-options = dict(zip(ranked["district_id"].to_list(), ranked["district"].to_list(), strict=True))
-district = st.selectbox("District", options=list(options), format_func=options.__getitem__,
-                        key="officials_compare_district")
+district = trends.district_picker(ranked, key="officials_compare_district")
 if district is not None:
     trends.fan_chart(trends.trend(name, area_id=district))
 planning_results.proposals()

@@ -24,8 +24,7 @@ name = widgets.indicator_picker(trends.catalogue(headline_only=True),
 if name is None:
     st.stop()
 trend = trends.trend_and_districts(name)
-widgets.provenance_footer(trend.provenance or provenance, period=trend.history["period"][-1]
-                          if trend.history.height else None)
+trends.trend_footer(trend, provenance)
 
 st.subheader("What changed since the last period")
 widgets.data_table(trends.what_changed().drop("name"), max_rows=10)
