@@ -11,7 +11,9 @@ claims in a signed cookie), never from the URL or anything the browser sends:
 - grants made with `observatory users grant` (the operational database, `role_grants`).
 
 The union of the three is what the person holds. E-mail based roles need an e-mail the
-provider has not marked unverified (`email_verified: false`). A session older than
+provider marks verified (`email_verified: true`), unless the access file sets
+`trust_unverified_email: true` for providers that send no such claim. With a `groups`
+mapping, only mapped group names count. A session older than
 `session_hours` (from the token's `iat`) is expired: public portal only until the person
 signs in again. Unknown role names are ignored and said so. The access file is
 `$OBSERVATORY_ACCESS`, else `access.yml` at the repository root (git-ignored; see
@@ -36,7 +38,7 @@ ACCESS_ENV = "OBSERVATORY_ACCESS"
 DEFAULT_ACCESS = REPO_ROOT / "access.yml"
 STAFF_ROLES = tuple(role for role in Role if role is not Role.PUBLIC)
 DEFAULT_SESSION_HOURS = 8.0
-_KEYS = ("claim", "groups", "users", "domains", "session_hours")
+_KEYS = ("claim", "groups", "users", "domains", "session_hours", "trust_unverified_email")
 
 
 class AccessFileError(InputError):
@@ -52,6 +54,9 @@ class AccessConfig:
     users: Mapping[str, frozenset[Role]] = field(default_factory=dict)
     domains: Mapping[str, frozenset[Role]] = field(default_factory=dict)
     session_hours: float = DEFAULT_SESSION_HOURS
+    # providers that send no `email_verified` claim (Microsoft Entra ID): trust their
+    # e-mails for e-mail based roles only when the access file says so
+    trust_unverified_email: bool = False
     path: Path | None = None
 
     def file_roles(self, email: str) -> frozenset[Role]:
@@ -137,6 +142,7 @@ def load_access(path: Path | None = None) -> AccessConfig:
         users=_principals(body.get("users") or {}, "users", add),
         domains=_principals(body.get("domains") or {}, "domains", add),
         session_hours=_hours(body.get("session_hours", DEFAULT_SESSION_HOURS), add),
+        trust_unverified_email=_flag(body.get("trust_unverified_email", False), add),
         path=path)
     if problems:
         raise AccessFileError("\n".join(problems))
@@ -149,6 +155,14 @@ def _claim(value: object, add: Any) -> str:
             "claim")
         return "roles"
     return value.strip()
+
+
+def _flag(value: object, add: Any) -> bool:
+    if not isinstance(value, bool):
+        add(f"`trust_unverified_email` is true or false (got {value!r}).",
+            "trust_unverified_email")
+        return False
+    return value
 
 
 def _hours(value: object, add: Any) -> float:
@@ -208,7 +222,9 @@ def claim_roles(claims: Mapping[str, Any], config: AccessConfig) -> tuple[set[Ro
     roles, notes = set(), []
     for item in values if isinstance(values, list | tuple) else [values]:
         text = str(item)
-        role = config.groups.get(text) or _known_role(text)
+        # with a group mapping, only mapped names count: a provider group that happens to
+        # be called `analysts` must not grant the role
+        role = config.groups.get(text) if config.groups else _known_role(text)
         if role is None:
             notes.append(f"`{text}` in the `{config.claim}` claim is not a role; ignored.")
         else:
@@ -251,9 +267,10 @@ def signed_in_viewer(claims: Mapping[str, Any], config: AccessConfig,
             f"Your session is older than {config.session_hours:g} hours: sign in again.",),
             **who)
     roles, notes = claim_roles(claims, config)
-    if email and claims.get("email_verified") is False:
-        notes.append("Your provider has not verified your e-mail address, so roles given to "
-                     "e-mail addresses do not apply.")
+    verified = claims.get("email_verified") in (True, "true") or config.trust_unverified_email
+    if email and not verified:
+        notes.append("Your provider has not confirmed that your e-mail address is verified, "
+                     "so roles given to e-mail addresses do not apply.")
     elif email:
         roles |= config.file_roles(email) | set(grants)
     return Viewer(mode="signed_in", roles=frozenset(roles), notes=tuple(notes), **who)

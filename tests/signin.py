@@ -51,7 +51,7 @@ def signed_in(app_script: Path, *roles: Role | str, email: str = "aino@city.exam
     at = AppTest.from_file(str(app_script), default_timeout=timeout)
     at.secrets["auth"] = AUTH
     at.user = {"is_logged_in": True, "sub": f"sub-{email}", "email": email, "name": name,
-               "provider": "city", "iat": int(time.time()),
+               "provider": "city", "iat": int(time.time()), "email_verified": True,
                "roles": [Role(r).value for r in roles], **claims}
     return at
 

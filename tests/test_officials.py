@@ -86,7 +86,8 @@ def test_the_council_brief_as_pdf_has_every_tile(helsinki_store: Path, tmp_path:
         con.close()
     for row in card.iter_rows(named=True):
         assert " ".join(row["label"].split()[:3]) in words, row["label"]
-        assert number(row["value"], row["unit_label"]).split()[0] in words, row["label"]
+        assert number(row["value"], row).split()[0] in words, row["label"]
+    assert "100.0 %" in words and "28.1 %" in words  # shares: one decimal, by unit
     assert "Includes SIMULATED data" in words and "What changed since the last period" in words
     subprocess.run(["pdftoppm", "-png", "-r", "60", str(out), str(tmp_path / "page")],
                    check=True)

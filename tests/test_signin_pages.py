@@ -159,9 +159,15 @@ def test_access_file_groups_emails_and_domains(ui_store: Path, app_script: Path,
     assert at.title[0].value == "Overview"
     at = signed_in(app_script, email="eero@analytics.city.example").run()
     assert at.title[0].value == "Indicator registry"
-    unverified = signed_in(app_script, email="mayor@city.example", email_verified=False).run()
-    assert unverified.title[0].value == "Neighbourhood indicators"
-    assert "has not verified your e-mail" in _sidebar_text(unverified)
+    for verified in (False, "false", None):  # refused, said, or not said at all
+        unverified = signed_in(app_script, email="mayor@city.example",
+                               email_verified=verified).run()
+        assert unverified.title[0].value == "Neighbourhood indicators", verified
+        assert "not confirmed that your e-mail address is verified" in _sidebar_text(
+            unverified)
+    at = signed_in(app_script, groups=["analysts"]).run()  # unmapped, named like a role
+    assert at.title[0].value == "Neighbourhood indicators"
+    assert "`analysts` in the `groups` claim is not a role" in _sidebar_text(at)
 
 
 def test_a_broken_access_file_is_named_and_gives_no_role(ui_store: Path, app_script: Path,

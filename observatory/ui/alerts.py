@@ -93,7 +93,7 @@ def _rules(url: str) -> pl.DataFrame:
 
 def rule_status() -> pl.DataFrame:
     """Every rule at its last evaluation."""
-    return widgets.readable(_rules(_ops_url()))
+    return _rules(_ops_url())
 
 
 def clear_alert_caches() -> None:

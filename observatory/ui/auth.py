@@ -15,13 +15,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import streamlit as st
 
 from observatory import people, settings
-from observatory.access import ANONYMOUS, AccessConfig, AccessFileError, Viewer, load_access
+from observatory.access import (
+    ANONYMOUS,
+    AccessConfig,
+    AccessFileError,
+    Viewer,
+    access_path,
+    load_access,
+)
 from observatory.access import signed_in_viewer as _signed_in
 from observatory.opsdb import ops_database
 from observatory.roles import DEFAULT_ROLE, Role
@@ -152,10 +160,18 @@ def _granted(url: str, email: str) -> frozenset[Role]:
 
 
 def _access() -> tuple[AccessConfig, str | None]:
+    """The access file's settings, read once per version of the file (not every rerun)."""
+    path = access_path()
+    stamp = path.stat().st_mtime_ns if path.exists() else 0
+    return _access_file(str(path), stamp)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _access_file(path: str, stamp: int) -> tuple[AccessConfig, str | None]:
     try:
-        return load_access(), None
+        return load_access(Path(path)), None
     except AccessFileError as exc:
-        LOG.error("%s", exc)
+        LOG.error("%s", exc)  # once per version of the file
         return AccessConfig(), f"The access file has problems, so none of its roles apply: {exc}"
 
 

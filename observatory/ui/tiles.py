@@ -45,7 +45,7 @@ def tile(row: dict[str, Any]) -> None:
     """One indicator's tile."""
     with st.container(border=True):
         st.markdown(f"**{row['label']}**")
-        value = number(row["value"], row["unit_label"]) or "no value yet"
+        value = number(row["value"], row) or "no value yet"
         st.markdown(f"<span style='font-size:1.7em;font-weight:600'>{value}</span>"
                     f" · {row['period'] or 'no period'}", unsafe_allow_html=True)
         text, verdict = change_text(row)

@@ -12,7 +12,6 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from observatory.targets import THRESHOLDS_TEXT
 from observatory.ui.loaders import Context, _cursor, _registry, context, current_role
 from observatory.ui.widgets import cell_map_block, table_behind
 from observatory.views import brief as briefs
@@ -147,32 +146,6 @@ def brief() -> tuple[str, bytes]:
 
 
 # -- widgets ------------------------------------------------------------------------------
-
-def scorecard_table(frame: pl.DataFrame) -> None:
-    """Headline indicators: value, change, target, status with probability, sparkline."""
-    if frame.is_empty():
-        st.info("No headline indicator is available for this role.")
-        return
-    shown = frame.with_columns(
-        (pl.col("status").replace_strict(STATUS_ICONS, default="") + " " + pl.col("status"))
-        .alias("status"))
-    st.dataframe(
-        shown.select("label", "value", "unit_label", "period", "change", "target_value",
-                     "target_by", "status", "probability", "sparkline"),
-        hide_index=True, width="stretch", column_config={
-            "label": st.column_config.TextColumn("Indicator", width="large"),
-            "value": st.column_config.NumberColumn("Latest", format="%.4g"),
-            "unit_label": "Unit", "period": "Period",
-            "change": st.column_config.NumberColumn("Change since last period", format="%+.3g"),
-            "target_value": st.column_config.NumberColumn("Target", format="%.4g"),
-            "target_by": "Target by", "status": "Status",
-            "probability": st.column_config.ProgressColumn(
-                "P(meet target)", min_value=0.0, max_value=1.0, format="percent"),
-            "sparkline": st.column_config.LineChartColumn("History")})
-    st.caption(f"Status from the forecast's probability of meeting the target at its date: "
-               f"{THRESHOLDS_TEXT}.")
-    table_behind(frame.drop("sparkline"), label="Table behind the scorecard")
-
 
 def fan_chart(trend: views.Trend, *, height: int = 360) -> None:
     """History, forecast mean with 80 % and 95 % fans, and the target marker."""

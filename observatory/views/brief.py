@@ -17,16 +17,17 @@ from observatory.formatting import value_to_text
 from observatory.targets import THRESHOLDS_TEXT
 
 
-def number(value: float | None, unit: str) -> str:
-    """A value with its unit by the formatting rule ('' when missing)."""
-    text = value_to_text(value, unit=unit, missing="")
-    return f"{text} {unit}".strip() if text else ""
+def number(value: float | None, row: dict[str, Any]) -> str:
+    """A value of `row`'s indicator by the formatting rule of its unit (`unit`: percent,
+    count…), followed by the unit as people read it (`unit_label`); '' when missing."""
+    text = value_to_text(value, unit=row["unit"], missing="")
+    return f"{text} {row['unit_label']}".strip() if text else ""
 
 
 def change_text(row: dict[str, Any]) -> tuple[str, str]:
     """The change since the previous period in words, and whether it is better, worse or
     neither for people (the indicator's direction, not the sign)."""
-    change, unit = row["change"], row["unit_label"]
+    change = row["change"]
     if change is None:
         return ("first period: nothing to compare yet" if row["previous_period"] is None
                 else "no change computed", "neutral")
@@ -34,9 +35,9 @@ def change_text(row: dict[str, Any]) -> tuple[str, str]:
         row["direction"])
     arrow = "↑" if change > 0 else "↓" if change < 0 else "→"
     if change == 0 or better is None:
-        return f"{arrow} {number(abs(change), unit)} since {row['previous_period']}", "neutral"
+        return f"{arrow} {number(abs(change), row)} since {row['previous_period']}", "neutral"
     verdict = "better" if better else "worse"
-    return (f"{arrow} {number(abs(change), unit)} since {row['previous_period']} ({verdict})",
+    return (f"{arrow} {number(abs(change), row)} since {row['previous_period']} ({verdict})",
             verdict)
 
 
@@ -44,7 +45,7 @@ def target_text(row: dict[str, Any]) -> str:
     """The target, its date and source; or that none is set."""
     if row["target_value"] is None:
         return "No target set."
-    return (f"Target {number(row['target_value'], row['unit_label'])} by "
+    return (f"Target {number(row['target_value'], row)} by "
             f"{row['target_by']} ({row['target_source']}).")
 
 
@@ -72,13 +73,13 @@ def brief_of(scorecard: pl.DataFrame, changes: pl.DataFrame, *, title: str, as_o
              sources: str, badges: list[str]) -> Brief:
     """The brief's rows from the officials' scorecard and the what-changed table."""
     headline = [{"label": r["label"],
-                 "value": number(r["value"], r["unit_label"]) or "no value yet",
+                 "value": number(r["value"], r) or "no value yet",
                  "period": r["period"] or "–", "change": change_text(r)[0],
                  "target": target_text(r), "status": status_text(r)}
                 for r in scorecard.iter_rows(named=True)]
     changed = [{"label": r["label"], "periods": f"{r['previous_period']} → {r['period']}",
-                "values": f"{number(r['previous_value'], r['unit_label'])} → "
-                          f"{number(r['value'], r['unit_label'])}",
+                "values": f"{number(r['previous_value'], r)} → "
+                          f"{number(r['value'], r)}",
                 "assessment": r["assessment"]} for r in changes.head(8).iter_rows(named=True)]
     return Brief(title=title, as_of=as_of, badges=badges, sources=sources, headline=headline,
                  changes=changed)

@@ -73,7 +73,7 @@ def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         sources = provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label)
         rows.append({
             "name": spec.name, "label": spec.label_in("en"), "unit_label": spec.unit_label,
-            "theme": spec.theme, "modelled": sources.modelled,
+            "unit": spec.unit, "theme": spec.theme, "modelled": sources.modelled,
             "simulated": sources.simulated,
             "direction": spec.direction, "period": periods[-1] if periods else None,
             "value": values[-1] if values else None,
@@ -84,7 +84,8 @@ def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
             "target_by": target.by.isoformat() if target else None,
             "target_source": target.source if target else None, "sparkline": values})
     frame = pl.DataFrame(rows, schema={
-        "name": pl.String, "label": pl.String, "unit_label": pl.String, "theme": pl.String,
+        "name": pl.String, "label": pl.String, "unit_label": pl.String, "unit": pl.String,
+        "theme": pl.String,
         "modelled": pl.Boolean, "simulated": pl.Boolean, "direction": pl.String,
         "period": pl.String, "value": pl.Float64, "previous_period": pl.String,
         "change": pl.Float64, "target_value": pl.Float64, "target_by": pl.String,
@@ -180,13 +181,15 @@ def what_changed(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     frame = frame.filter(pl.col("name").is_in(list(specs)))
     labels = [specs[n].label_in("en") for n in frame["name"].to_list()]
     units = [specs[n].unit_label for n in frame["name"].to_list()]
+    rules = [specs[n].unit for n in frame["name"].to_list()]
     verdicts = [_verdict(specs[n].direction, c) for n, c in
                 zip(frame["name"].to_list(), frame["change"].to_list(), strict=True)]
     return frame.with_columns(pl.Series("label", labels, dtype=pl.String),
                               pl.Series("unit_label", units, dtype=pl.String),
+                              pl.Series("unit", rules, dtype=pl.String),
                               pl.Series("assessment", verdicts, dtype=pl.String)).select(
         "label", "previous_period", "period", "previous_value", "value", "change",
-        "change_pct", "unit_label", "assessment", "name")
+        "change_pct", "unit_label", "unit", "assessment", "name")
 
 
 def _verdict(direction: str, change: float | None) -> str:

@@ -75,7 +75,7 @@ def test_monthly_files_hold_each_month_in_series_and_time_order(
                                               for m in [m - 1 for m in months]]
     back = pl.concat([pl.read_parquet(root / file.path) for file in files])
     assert back.height == frame.height
-    assert back.equals(back.sort(_month(), "series_id", "time"))
+    assert back.equals(back.sort(_month(), "series_id", "time", maintain_order=True))
 
 
 @settings(max_examples=150, deadline=None)

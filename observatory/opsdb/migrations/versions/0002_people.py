@@ -50,7 +50,7 @@ def upgrade() -> None:
     # Before this revision the outbox kept a webhook's whole URL, token included; channels
     # now name their secrets and the outbox keeps only a redacted target.
     op.execute("UPDATE notification_outbox SET target = channel || ': address redacted' "
-               "WHERE target LIKE '%://%/%' OR target LIKE '%?%'")
+               "WHERE target LIKE '%://%'")  # every URL, with or without a path or login
 
 
 def downgrade() -> None:
