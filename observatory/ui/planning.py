@@ -33,6 +33,13 @@ from observatory.scenarios import (
 from observatory.scenarios.spec import scenario_from_text
 from observatory.service_categories import CATEGORIES, CATEGORY_LABELS
 from observatory.ui import loaders
+from observatory.ui.colours import (
+    class_breaks,
+    class_colours,
+    class_of,
+    format_value,
+    legend_labels,
+)
 from observatory.ui.loaders import Context, _cursor, context
 
 SCENARIO_KEY, PICKED_KEY, FLASH_KEY = "planning_scenario", "planning_picked", "planning_flash"
@@ -130,17 +137,29 @@ def category_picker() -> str:
 
 
 def _cell_rows(cells: pl.DataFrame, measure: str) -> list[dict[str, object]]:
+    """One row per cell to draw: the share within reach coloured by the app's classes
+    (observatory/ui/colours.py, the same as every other map), and the change's colour."""
     rows = cells.filter(pl.col("measure") == measure)
+    shares = rows["share_after"].to_list()
+    breaks = class_breaks(shares)
+    colours = class_colours(breaks)
     out = []
-    for row in rows.iter_rows(named=True):
-        share = row["share_after"]
-        shade = 0 if share is None else int(255 * (1 - share / 100))
+    for row, share in zip(rows.iter_rows(named=True), shares, strict=True):
+        index = class_of(share, breaks)
         out.append({"h3_hex": f"{row['h3_cell']:x}", "effect": row["effect"],
-                    "fill": [shade, 120 + shade // 3, 200, 170] if share is not None
+                    "fill": [*colours[index], 200] if index is not None
                     else EFFECT_COLOURS["uncertain"],
                     "diff": EFFECT_COLOURS[row["effect"]],
-                    "label": "uncertain" if share is None else f"{share:.0f} % within reach"})
+                    "label": "uncertain" if share is None else
+                    f"{format_value(share, unit='%')} within reach"})
     return out
+
+
+def share_legend(cells: pl.DataFrame, measure: str) -> str:
+    """The classes of the pick map in words (or that every cell shares one value)."""
+    shares = cells.filter(pl.col("measure") == measure)["share_after"].to_list()
+    labels = legend_labels(shares, class_breaks(shares))
+    return "Share of residents within reach: " + ", ".join(labels)
 
 
 def _deck(rows: list[dict[str, object]], facilities: pl.DataFrame, *, colour: str) -> pdk.Deck:
@@ -177,8 +196,9 @@ def pick_map(data: dict[str, Any], focus: str) -> None:
     same = (f" Every cell shown has the same share ({next(iter(shares))}): nothing varies "
             "to map at this threshold; try fewer minutes or the slow-walker speed."
             if len(shares) == 1 else "")
-    st.caption("Darker cells: more residents within reach. Black dots: the facilities. "
-               f"Click a cell to place a facility there, or a dot to pick that facility.{same}")
+    st.caption(f"{share_legend(data['cells'], focus)} (viridis, light is more). Black dots: "
+               "the facilities. Click a cell to place a facility there, or a dot to pick "
+               f"that facility.{same}")
     from observatory.ui.widgets import table_behind
 
     table_behind(pl.DataFrame(rows).select("h3_hex", "label") if rows else pl.DataFrame(),
