@@ -44,8 +44,11 @@ RESIDENT_COLUMNS = ("residents", "covered_before", "covered_after", "change_resi
 def _labelled(frame: pl.DataFrame) -> pl.DataFrame:
     """Measures by name, residents as whole numbers (they are modelled, never fractional)."""
     whole = [pl.col(c).round(0).cast(pl.Int64) for c in RESIDENT_COLUMNS if c in frame.columns]
+    score = pl.col("measure") == "fifteen_minute_score"  # a mean: two decimals; shares: one
+    shares = [pl.when(score).then(pl.col(c).round(2)).otherwise(pl.col(c).round(1)).alias(c)
+              for c in ("share_before", "share_after", "change") if c in frame.columns]
     return frame.with_columns(pl.col("measure").replace_strict(
-        MEASURE_LABELS, default=pl.col("measure")), *whole)
+        MEASURE_LABELS, default=pl.col("measure")), *whole, *shares)
 
 
 def headline(data: dict[str, Any]) -> None:
