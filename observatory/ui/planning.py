@@ -193,12 +193,12 @@ def pick_map(data: dict[str, Any], focus: str) -> None:
                             width="stretch", on_select="rerun",
                             selection_mode="single-object", key="planning_map")
     shares = {r["label"] for r in rows}
-    same = (f" Every cell shown has the same share ({next(iter(shares))}): nothing varies "
-            "to map at this threshold; try fewer minutes or the slow-walker speed."
-            if len(shares) == 1 else "")
-    st.caption(f"{share_legend(data['cells'], focus)} (viridis, light is more). Black dots: "
-               "the facilities. Click a cell to place a facility there, or a dot to pick "
-               f"that facility.{same}")
+    colours = (f"Every cell shown has the same share ({next(iter(shares))}): nothing varies "
+               "to map at this threshold; try fewer minutes or the slow-walker speed."
+               if len(shares) == 1 else
+               f"{share_legend(data['cells'], focus)} % (viridis: lighter is more).")
+    st.caption(f"{colours} Black dots: the facilities. Click a cell to place a facility "
+               "there, or a dot to pick that facility.")
     from observatory.ui.widgets import table_behind
 
     table_behind(pl.DataFrame(rows).select("h3_hex", "label") if rows else pl.DataFrame(),
