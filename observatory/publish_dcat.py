@@ -22,7 +22,7 @@ from observatory.publish_product import (
     precision_note,
     product_path,
 )
-from observatory.registry.spec import LoadedSpec
+from observatory.registry.spec import LoadedSpec, Text, languages_of, text_in
 
 CONTEXT = {
     "dcat": "http://www.w3.org/ns/dcat#",
@@ -41,6 +41,12 @@ DATA_THEMES = {"accessibility": "REGI", "mobility": "TRAN", "climate": "ENVI",
 
 def _text(value: str, language: str = "en") -> dict[str, str]:
     return {"@value": value, "@language": language}
+
+
+def _texts(value: Text) -> list[dict[str, str]]:
+    """One language-tagged literal per language the text is written in, English first."""
+    languages = sorted(languages_of(value), key=lambda lang: (lang != "en", lang))
+    return [_text(text_in(value, lang).strip(), lang) for lang in languages]
 
 
 def _typed(value: object, datatype: str) -> dict[str, object]:
@@ -94,20 +100,17 @@ def _dataset(loaded: LoadedSpec, products: list[Product], *, bbox: str | None,
              hashes: Mapping[str, tuple[str, int]]) -> dict[str, object]:
     spec = loaded.spec
     first = products[0]
-    labels = [_text(spec.label_in("en"))]
-    if spec.label_in("fr") != spec.label_in("en"):
-        labels.append(_text(spec.label_in("fr"), "fr"))
     dataset: dict[str, object] = {
         "@id": f"#dataset-{spec.name}", "@type": "dcat:Dataset",
-        "dct:identifier": spec.name, "dct:title": labels,
-        "dct:description": _text(spec.description.strip()),
+        "dct:identifier": spec.name, "dct:title": _texts(spec.label),
+        "dct:description": _texts(spec.description),
         "dct:publisher": {"@id": "#publisher"},
         "dcat:theme": {"@id": f"{EU}data-theme/{DATA_THEMES.get(spec.theme, 'REGI')}"},
         "dcat:keyword": [_text(spec.theme.replace("_", " ")), _text(spec.unit_label)],
         "dct:accessRights": {"@id": f"{EU}access-right/PUBLIC"},
-        "dct:conformsTo": {"@type": "dct:Standard", "rdfs:label": _text(spec.method.standard)},
+        "dct:conformsTo": {"@type": "dct:Standard", "rdfs:label": _texts(spec.method.standard)},
         "dct:provenance": {"@type": "dct:ProvenanceStatement",
-                           "rdfs:label": _text(spec.method.deviations)},
+                           "rdfs:label": _texts(spec.method.deviations)},
         "dcat:distribution": [_distribution(p, f, hashes) for p in products for f in FORMATS],
     }
     if first.computed_at is not None:

@@ -194,9 +194,10 @@ def test_definitions_validate_and_state_their_method() -> None:
     for name, loaded in registry.specs.items():
         spec = loaded.spec
         assert spec.theme == "accessibility" and spec.aggregation == "ratio"
-        assert spec.method.standard and spec.method.deviations != "none"
+        deviations = spec.method.deviations_in("en")
+        assert spec.method.standard_in("en") and deviations != "none"
         if not name.endswith("_uncertain_share"):  # each names the companion it leaves out to
-            assert f"`{uncertain_companion(name)}`" in " ".join(spec.method.deviations.split())
+            assert f"`{uncertain_companion(name)}`" in " ".join(deviations.split())
     headline = sorted(n for n, loaded in registry.specs.items() if loaded.spec.headline)
     assert headline == ["fifteen_minute_score_index", "grocery_15min_walk_share",
                         "sdg_11_2_1_public_transport_access_share",

@@ -46,17 +46,50 @@ class Target(_Closed):
     source: str
 
 
+# Text people read (label, description, method) is one English string or a mapping from
+# language code to string with at least `en`; readers fall back to English.
+Text = str | dict[str, str]
+
+
+def _has_english(value: Text) -> Text:
+    if isinstance(value, dict) and "en" not in value:
+        raise ValueError("a text given per language needs at least `en`")
+    return value
+
+
+def text_in(value: Text, language: str = "en") -> str:
+    """`value` in `language`, falling back to English."""
+    if isinstance(value, str):
+        return value
+    return value.get(language) or value["en"]
+
+
+def languages_of(value: Text) -> frozenset[str]:
+    """The languages `value` is written in (`en` alone for a plain string)."""
+    return frozenset(value) if isinstance(value, dict) else frozenset({"en"})
+
+
 class Method(_Closed):
-    standard: str
-    deviations: str = "none"
+    standard: Text
+    deviations: Text = "none"
+
+    _english = field_validator("standard", "deviations")(_has_english)
+
+    def standard_in(self, language: str = "en") -> str:
+        """The standard followed, in `language` (English when not translated)."""
+        return text_in(self.standard, language)
+
+    def deviations_in(self, language: str = "en") -> str:
+        """Deviations from the standard, in `language` (English when not translated)."""
+        return text_in(self.deviations, language)
 
 
 class IndicatorSpec(_Closed):
     """One indicator, as an analyst declares it."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    label: str | dict[str, str]
-    description: str
+    label: Text
+    description: Text
     theme: Theme
     unit: Unit
     direction: Direction
@@ -73,18 +106,15 @@ class IndicatorSpec(_Closed):
     method: Method
     headline: bool = False
 
-    @field_validator("label")
-    @classmethod
-    def _label_has_english(cls, value: str | dict[str, str]) -> str | dict[str, str]:
-        if isinstance(value, dict) and "en" not in value:
-            raise ValueError("a label given per language needs at least `en`")
-        return value
+    _english = field_validator("label", "description")(_has_english)
 
     def label_in(self, language: str = "en") -> str:
         """The label in `language`, falling back to English."""
-        if isinstance(self.label, str):
-            return self.label
-        return self.label.get(language) or self.label["en"]
+        return text_in(self.label, language)
+
+    def description_in(self, language: str = "en") -> str:
+        """The description in `language`, falling back to English."""
+        return text_in(self.description, language).strip()
 
     @property
     def scale(self) -> float:
