@@ -8,17 +8,17 @@ run the page.
 
 import streamlit as st
 
-from observatory.ui import auth, loaders, navigation
+from observatory.ui import auth, gateway, navigation
 
 st.set_page_config(page_title="Observatory", page_icon="🏙️", layout="wide")
 
 viewer, settings, problem = auth.current_viewer()
 auth.identity_block(viewer, settings, problem)
 if viewer.roles:  # the server's file layout is not the public's business
-    st.sidebar.caption(f"Store: `{loaders.store_label()}`")
-if snapshot := loaders.snapshot_label():  # a figure shown to a council can be reproduced
+    st.sidebar.caption(f"Store: `{gateway.store_label()}`")
+if snapshot := gateway.snapshot_label():  # a figure shown to a council can be reproduced
     st.sidebar.caption(snapshot)
-if store_problem := loaders.store_problem():
+if store_problem := gateway.store_problem():
     st.navigation(navigation.setup_pages(store_problem, staff=bool(viewer.roles)),
                   position="hidden").run()
 else:

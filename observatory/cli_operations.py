@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from observatory.settings import DEMO_ROLES_ENV, REPO_ROOT, SECRETS_ENV, existing_store_path
+from observatory.settings import existing_store_path, serve_command
 
 
 def watch_command(args: argparse.Namespace) -> int:
@@ -27,27 +26,6 @@ def watch_command(args: argparse.Namespace) -> int:
     print(f"{len(summary.appended)} files appended, {len(summary.rejected)} rejected",
           file=sys.stderr)
     return 0
-
-
-def serve_command(path: Path, *, port: int, address: str,
-                  demo: bool = False) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment that serve the dashboard on `path`.
-
-    Only the demo offers the demo role switcher (unless OBSERVATORY_DEMO_ROLES=0 is set);
-    a deployment serves the public portal, plus sign-in when `[auth]` is configured in
-    the secrets file ($OBSERVATORY_SECRETS, else .streamlit/secrets.toml at the
-    repository root). XSRF protection stays Streamlit's default: on.
-    """
-    env = dict(os.environ, OBSERVATORY_STORE=str(path))
-    env[DEMO_ROLES_ENV] = env.get(DEMO_ROLES_ENV, "1") if demo else "0"
-    secrets = Path(env.get(SECRETS_ENV) or REPO_ROOT / ".streamlit" / "secrets.toml")
-    command = [sys.executable, "-m", "observatory.ui.server", "run",
-               str(REPO_ROOT / "streamlit_app.py"),
-               "--server.port", str(port), "--server.address", address,
-               "--server.headless", "true", "--secrets.files", str(secrets)]
-    if not demo:  # a deployment does not reload itself when files change
-        command += ["--server.fileWatcherType", "none"]
-    return command, env
 
 
 def serve_live(path: Path, *, port: int, address: str, every: float) -> int:
@@ -113,3 +91,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--clients", type=int, default=20, help="concurrent clients")
     bench.add_argument("--builds", type=int, default=3, help="builds run meanwhile")
     bench.set_defaults(handler=bench_operations)
+    load = bench_sub.add_parser("load", help="page loads of concurrent sessions against the "
+                                "dashboard server, driven over Streamlit's websocket protocol")
+    load.add_argument("--store", help="store file (default: the demo store)")
+    load.add_argument("--sessions", type=int, default=10, help="concurrent sessions (10)")
+    load.add_argument("--rounds", type=int, default=3, help="rounds of every page (3)")
+    load.add_argument("--url", help="a running server (default: start the demo server)")
+    load.add_argument("--pid", type=int, help="the running server's process, for its CPU")
+    load.add_argument("--browser", action="store_true",
+                      help="also open every page once in headless Chromium (cross-check)")
+    load.set_defaults(handler=bench_load)
+
+
+def bench_load(args: argparse.Namespace) -> int:
+    """Run the load benchmark; its JSON summary is the last line."""
+    from observatory.bench import load
+
+    store = existing_store_path(args.store) if args.url is None else Path(".")
+    print(json.dumps(load.main(store=store, url=args.url, pid=args.pid, sessions=args.sessions,
+                               rounds=args.rounds, browser=args.browser)))
+    return 0

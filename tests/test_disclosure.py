@@ -201,5 +201,6 @@ def test_public_cells_of_the_real_store_leave_nothing_recoverable(store_registry
     for row in withheld.iter_rows(named=True):
         target = _base_cells_of(row["h3_cell"], row["resolution"], bases)
         assert not recoverable(target, sets, non_empty), row
-    public = views.indicator_cells(con, loaded, role=Role.PUBLIC, resolution=10, period=period)
+    public = views.indicator_cells(con, registry, loaded.spec.name, role=Role.PUBLIC,
+                                  resolution=10, period=period)
     assert public.cells.height == result.published_at(10).height

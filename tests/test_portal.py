@@ -10,13 +10,14 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from observatory import views
 from observatory.datasets import known_datasets
 from observatory.errors import UnknownIndicatorError
 from observatory.i18n import format_number, language_of, t
 from observatory.registry.loader import load_registry
+from observatory.roles import Role
 from observatory.settings import indicators_dir
 from observatory.store import connect_read
-from observatory.views import portal as portal_views
 from observatory.views.disclosure import indicator_disclosure
 
 INTERNAL = {"residents_modelled_count": "Residents (modelled)",
@@ -70,9 +71,9 @@ def test_the_map_draws_no_withheld_cell(ui_store: Path, app_script: Path, store)
     withheld = disclosure.cells.filter(pl.col("status") != "published")
     withheld_hex = {f"{c:x}" for c in withheld["h3_cell"].to_list()}
     drawn = _drawn_cells(at)
-    allowed = set(portal_views.portal_map(con, registry.get(name), period=period,
-                                          resolution=resolution,
-                                          language="en").drawn.cells["h3_hex"].to_list())
+    allowed = set(views.indicator_map(con, registry, name, role=Role.PUBLIC, period=period,
+                                      resolution=resolution,
+                                      language="en").drawn.cells["h3_hex"].to_list())
     assert drawn and drawn <= allowed
     merged_members = {f"{c:x}" for row in disclosure.merged_at(resolution)["members"].to_list()
                       for c in row}
@@ -103,20 +104,21 @@ def test_lang_query_parameter_opens_the_portal_in_french(ui_store: Path,
 
 def test_views_refuse_internal_indicators_to_the_portal(store) -> None:
     con, registry = store
-    catalogue = portal_views.portal_catalogue(con, registry, language="en")
+    catalogue = views.indicator_overview(con, registry, role=Role.PUBLIC, language="en")
     assert not set(catalogue["name"].to_list()) & set(INTERNAL)
     for name in INTERNAL:
         with pytest.raises(UnknownIndicatorError):
-            portal_views.public_spec(registry, name)
+            views.visible_spec(registry, name, role=Role.PUBLIC)
         with pytest.raises(UnknownIndicatorError):
-            portal_views.portal_map(con, registry.get(name), period="2024", resolution=9,
-                                    language="en")
+            views.indicator_map(con, registry, name, role=Role.PUBLIC, period="2024",
+                                resolution=9, language="en")
 
 
 def test_every_public_indicator_has_a_plain_summary_and_french_label(store) -> None:
     con, registry = store
     for language in ("en", "fr"):
-        catalogue = portal_views.portal_catalogue(con, registry, language=language)
+        catalogue = views.indicator_overview(con, registry, role=Role.PUBLIC,
+                                             language=language)
         assert catalogue.height > 0 and catalogue["summary"].null_count() == 0
     for name in catalogue["name"].to_list():
         spec = registry.get(name).spec

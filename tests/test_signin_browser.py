@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from observatory.cli_operations import serve_command
 from observatory.opsdb import ops_database
 from observatory.opsdb.schema import alert_events
-from observatory.settings import SECRETS_ENV
+from observatory.settings import SECRETS_ENV, serve_command
 from tests.conftest_ops import copy_store, evaluate_alerts
 from tests.signin import COOKIE_SECRET
 from tests.streamlit_server import free_port, running

@@ -79,14 +79,17 @@ def test_public_catalogue_never_lists_internal_indicators(con, registry) -> None
 
 
 def test_public_request_for_internal_indicator_raises_as_unknown(con, registry) -> None:
-    loaded = registry.get(INTERNAL)
     with pytest.raises(IndicatorNotVisibleError, match="no indicator named"):
         views.visible_spec(registry, INTERNAL, role=Role.PUBLIC)
     for call in (
-        lambda: views.indicator_cells(con, loaded, role=Role.PUBLIC, resolution=10,
-                                      period="2019"),
-        lambda: views.indicator_summary(con, loaded, role=Role.PUBLIC),
-        lambda: views.indicator_methodology(loaded, role=Role.PUBLIC),
+        lambda: views.indicator_cells(con, registry, INTERNAL, role=Role.PUBLIC,
+                                      resolution=10, period="2019"),
+        lambda: views.indicator_summary(con, registry, INTERNAL, role=Role.PUBLIC),
+        lambda: views.indicator_methodology(con, registry, INTERNAL, role=Role.PUBLIC),
+        lambda: views.indicator_map(con, registry, INTERNAL, role=Role.PUBLIC,
+                                    resolution=10, period="2019"),
+        lambda: views.whole_area_trend(con, registry, INTERNAL, role=Role.PUBLIC),
+        lambda: views.available_periods(con, registry, INTERNAL, role=Role.PUBLIC),
     ):
         with pytest.raises(UnknownIndicatorError):
             call()
@@ -112,7 +115,7 @@ def test_no_published_cell_rests_on_fewer_than_min_count(con, registry) -> None:
         for period in views.available_periods(con, name=name):
             counts = views.available_resolutions(con, name=name, period=period)
             for resolution, total in counts.items():
-                cells = views.indicator_cells(con, loaded, role=Role.PUBLIC,
+                cells = views.indicator_cells(con, registry, name, role=Role.PUBLIC,
                                               resolution=resolution, period=period)
                 column = "denominator" if spec.aggregation == "ratio" else "value"
                 assert cells.cells[column].null_count() == 0
@@ -125,8 +128,10 @@ def test_no_published_cell_rests_on_fewer_than_min_count(con, registry) -> None:
 def test_suppression_happens_and_staff_see_every_cell(con, registry) -> None:
     loaded = registry.get("grocery_stores_per_1k")
     period = views.available_periods(con, name=loaded.spec.name)[0]
-    public = views.indicator_cells(con, loaded, role=Role.PUBLIC, resolution=10, period=period)
-    staff = views.indicator_cells(con, loaded, role=Role.OFFICIALS, resolution=10,
+    name = loaded.spec.name
+    public = views.indicator_cells(con, registry, name, role=Role.PUBLIC, resolution=10,
+                                   period=period)
+    staff = views.indicator_cells(con, registry, name, role=Role.OFFICIALS, resolution=10,
                                   period=period)
     assert public.suppressed > 0, "central Helsinki has cells with under 11 modelled residents"
     assert staff.suppressed == 0
@@ -205,7 +210,7 @@ def test_target_status_follows_direction() -> None:
 
 
 def test_summary_has_unit_sources_licence_and_data_as_of(con, registry) -> None:
-    summary = views.indicator_summary(con, registry.get("grocery_stores_per_1k"),
+    summary = views.indicator_summary(con, registry, "grocery_stores_per_1k",
                                       role=Role.PUBLIC)
     assert summary.value is not None and summary.unit_label == "per 1,000 residents"
     licences = {s.licence for s in summary.provenance.sources}
@@ -216,12 +221,11 @@ def test_summary_has_unit_sources_licence_and_data_as_of(con, registry) -> None:
 
 def test_every_computed_indicator_has_a_map_for_staff(con, registry) -> None:
     for name in _computed(con, registry):
-        loaded = registry.get(name)
         period = views.available_periods(con, name=name)[0]
         resolution = views.map_resolutions(
             views.available_resolutions(con, name=name, period=period))[0]
-        cells = views.indicator_cells(con, loaded, role=Role.ANALYSTS, resolution=resolution,
-                                      period=period)
+        cells = views.indicator_cells(con, registry, name, role=Role.ANALYSTS,
+                                      resolution=resolution, period=period)
         assert cells.cells.height > 0 and cells.cells["h3_hex"].str.len_chars().min() == 15
         assert cells.provenance.sources
 
@@ -229,11 +233,14 @@ def test_every_computed_indicator_has_a_map_for_staff(con, registry) -> None:
 def test_ranked_cells_put_the_best_first(con, registry) -> None:
     loaded = registry.get("public_transport_stops_count")
     period = views.available_periods(con, name=loaded.spec.name)[0]
-    cells = views.indicator_cells(con, loaded, role=Role.OFFICIALS, resolution=9, period=period)
-    ranked = views.ranked_cells(cells, direction="higher_is_better", limit=5)
+    ranked = views.ranked_cells(con, registry, loaded.spec.name, role=Role.OFFICIALS,
+                                resolution=9, period=period, limit=5)
     assert ranked["rank"].to_list() == [1, 2, 3, 4, 5]
     assert ranked["value"].to_list() == sorted(ranked["value"].to_list(), reverse=True)
-    lowest = views.ranked_cells(cells, direction="lower_is_better", limit=3)
+    walk = "grocery_walk_minutes"  # lower is better: the shortest walks first
+    walk_period = views.available_periods(con, name=walk)[0]
+    lowest = views.ranked_cells(con, registry, walk, role=Role.OFFICIALS, resolution=9,
+                                period=walk_period, limit=3)
     assert lowest["value"].to_list() == sorted(lowest["value"].to_list())
 
 

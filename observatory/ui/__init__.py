@@ -1,1 +1,2 @@
-"""The only Streamlit-aware package: cached loaders, widgets and navigation."""
+"""The only Streamlit-aware package: the one cached gateway to the views, widgets by
+kind, sign-in and navigation."""

@@ -1,10 +1,10 @@
 """Loaders and widgets of the operations alerts page.
 
-Districts, cells and readings come from the analytical snapshot through
-observatory/ui/loaders.py (cached on the snapshot and the role). Alerts, their trails and
-the rules' status come from the operational database and change whenever someone acts or
-an evaluation runs, so they are cached for a few seconds only, and every action clears
-that cache. Actions go straight to the operational database (one short transaction); a
+Districts, cells and readings come from the analytical snapshot and alerts, their trails
+and the rules' status from the operational database, through the gateway's
+`fetch_live` (observatory/ui/gateway.py): they change whenever someone acts or an
+evaluation runs, so they are cached for a few seconds only, and every action clears that
+cache. Actions go straight to the operational database (one short transaction); a
 refused one shows its reason on the page.
 """
 
@@ -13,13 +13,13 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from observatory import people, settings
+from observatory import settings
 from observatory.alerts.lifecycle import act
 from observatory.errors import InputError
 from observatory.opsdb import OpsDB, ops_database, ops_url_for
 from observatory.roles import Role
 from observatory.ui import auth, widgets
-from observatory.ui.loaders import Context, _cursor, _registry, context, current_role
+from observatory.ui.gateway import clear_live, fetch_live
 from observatory.views import alerts as views
 
 _TTL, _ENTRIES = 5, 64  # seconds: people act on alerts, so never serve them stale for long
@@ -40,66 +40,27 @@ def _ops(url: str) -> OpsDB:
     return ops_database(url=url)  # cached per URL by observatory.opsdb
 
 
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _alerts(ctx: Context, role: Role, url: str) -> pl.DataFrame:
-    with _cursor(ctx) as con:
-        return views.alerts_for_role(con, _registry(ctx), ops=_ops(url), role=role)
-
-
 def all_alerts() -> pl.DataFrame:
     """Every alert the viewer may see, with its district."""
-    return _alerts(context(), current_role(), _ops_url())
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _cells(
-    ctx: Context,
-    role: Role,
-    url: str,
-    states: tuple[str, ...],
-    theme: str | None,
-    district: str | None,
-    resolution: int,
-) -> views.CellMap:
-    frame = views.filter_alerts(
-        _alerts(ctx, role, url), states=list(states), theme=theme, district=district
-    )
-    with _cursor(ctx) as con:
-        return views.alert_cells(con, frame, resolution=resolution)
+    return fetch_live(views.alerts_for_role)
 
 
 def alert_cells(
     *, states: list[str], theme: str | None, district: str | None, resolution: int
 ) -> views.CellMap:
     """Alerts per cell for the map, filtered like the list."""
-    return _cells(context(), current_role(), _ops_url(), tuple(states), theme, district, resolution)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _detail(ctx: Context, role: Role, url: str, alert_id: int) -> views.AlertDetail | None:
-    with _cursor(ctx) as con:
-        return views.alert_detail(con, _alerts(ctx, role, url), alert_id, ops=_ops(url))
+    return fetch_live(views.alert_map, states=tuple(states), theme=theme, district=district,
+                      resolution=resolution)
 
 
 def alert_detail(alert_id: int) -> views.AlertDetail | None:
     """The trail and the data behind one alert."""
-    return _detail(context(), current_role(), _ops_url(), alert_id)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _rules(url: str) -> pl.DataFrame:
-    return views.rule_status(_ops(url))
+    return fetch_live(views.alert_detail_for, alert_id)
 
 
 def rule_status() -> pl.DataFrame:
     """Every rule at its last evaluation."""
-    return _rules(_ops_url())
-
-
-def clear_alert_caches() -> None:
-    """Forget cached alerts, trails and rule status (after an action)."""
-    for loader in (_alerts, _cells, _detail, _rules, _assignees):
-        loader.clear()
+    return fetch_live(views.rules_evaluated)
 
 
 def run_action(action: str, alert_id: int, **fields: str | None) -> None:
@@ -115,7 +76,7 @@ def run_action(action: str, alert_id: int, **fields: str | None) -> None:
         st.session_state[FLASH_KEY] = ("error", str(exc))
     else:
         st.session_state[FLASH_KEY] = ("success", f"Alert {alert_id}: {action} recorded.")
-    clear_alert_caches()
+    clear_live()
     st.rerun()
 
 
@@ -224,11 +185,6 @@ def drill_down(detail: views.AlertDetail) -> None:
     widgets.table_behind(detail.events, label="Audit trail", expanded=True)
 
 
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _assignees(url: str) -> list[str]:
-    return people.assignees(_ops(url))
-
-
 def actions_form(alert_id: int) -> None:
     """Acknowledge, assign, comment or resolve the chosen alert, as the signed-in person."""
     viewer = auth.viewer()
@@ -241,7 +197,7 @@ def actions_form(alert_id: int) -> None:
             key="operations_alerts_action_kind",
         )
         to = st.selectbox("Assign to (a team, or a person who has signed in)",
-                          options=_assignees(_ops_url()), index=None,
+                          options=fetch_live(views.assignees), index=None,
                           key="operations_alerts_to")
         comment = st.text_area("Comment", key="operations_alerts_comment", height=80)
         if st.form_submit_button("Apply", type="primary"):

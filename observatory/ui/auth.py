@@ -222,7 +222,7 @@ def viewer() -> Viewer:
 
 
 def set_page_role(role: Role) -> None:
-    """Record the role whose page this run shows (loaders filter data by it)."""
+    """Record the role whose page this run shows (the gateway asks the views for it)."""
     st.session_state[PAGE_ROLE_KEY] = role.value
 
 

@@ -15,6 +15,9 @@ VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#6ece58", "#b5de2b", "#fde725")
 NO_VALUE_RGBA = (189, 189, 189, 120)
 CLASSES = 5
+# ColorBrewer PuOr, 7 classes (colour-blind safe): orange for decreases, purple for
+# increases, the middle class "no change"; for maps of changes, centred on zero.
+DIVERGING = ("#b35806", "#f1a340", "#fee0b6", "#f7f7f7", "#d8daeb", "#998ec3", "#542788")
 
 
 def hex_to_rgb(code: str) -> tuple[int, int, int]:
@@ -71,6 +74,28 @@ def class_breaks(values: Sequence[float | None], *, classes: int = CLASSES) -> l
     return sorted(set(_quantiles(distinct, classes)))
 
 
+def diverging_breaks(values: Sequence[float | None]) -> list[float]:
+    """Seven classes symmetric about zero: three of decreases, "no change" (zero up to
+    float noise), three of increases, in equal steps of the largest change either way, so
+    that a colour means the same size of change on both sides."""
+    data = [_clean(v) for v in values if v is not None and not math.isnan(v)]
+    if not data:
+        return []
+    largest = max(abs(v) for v in data)
+    if largest == 0:
+        return [0.0, 0.0]
+    zero = largest * 1e-9
+    steps = [largest / 3, 2 * largest / 3]
+    return [-largest, -steps[1], -steps[0], -zero, zero, steps[0], steps[1], largest]
+
+
+def diverging_colours(breaks: Sequence[float]) -> list[tuple[int, int, int]]:
+    """The colours of `diverging_breaks`' classes ("no change" alone when nothing moved)."""
+    if len(breaks) < 8:
+        return [hex_to_rgb(DIVERGING[3])]
+    return [hex_to_rgb(code) for code in DIVERGING]
+
+
 def class_colours(breaks: Sequence[float]) -> list[tuple[int, int, int]]:
     """One viridis colour per class defined by `breaks` (a single colour if all equal)."""
     count = max(len(breaks) - 1, 1)
@@ -88,8 +113,10 @@ def class_of(value: float | None, breaks: Sequence[float]) -> int | None:
     return max(len(breaks) - 2, 0)
 
 
-def legend_labels(values: Sequence[float | None], breaks: Sequence[float]) -> list[str]:
-    """One label per class: the range of the values that fall in it (`–` if none)."""
+def legend_labels(values: Sequence[float | None], breaks: Sequence[float], *,
+                  diverging: bool = False) -> list[str]:
+    """One label per class: the range of the values that fall in it (`–` if none); for a
+    diverging scale, signed, and its middle class reads "no change"."""
     members: dict[int, list[float]] = {}
     for value in values:
         index = class_of(value, breaks)
@@ -102,7 +129,19 @@ def legend_labels(values: Sequence[float | None], breaks: Sequence[float]) -> li
         shown = [label for label in labels if label != "–"]
         if len(set(shown)) == len(shown):
             break
+    if diverging:
+        labels = [_signed(label) for label in labels]
+        if len(labels) == 7:
+            labels[3] = "no change"
     return labels
+
+
+def _signed(label: str) -> str:
+    """"3.5–7" → "+3.5–+7" (decreases already carry their minus sign)."""
+    if label == "–":
+        return label
+    parts = label.split("–") if not label.startswith("-") else [label]
+    return "–".join(p if p.startswith(("-", "−", "0")) else f"+{p}" for p in parts)
 
 
 def _range_label(bounds: tuple[float, float] | None, *, digits: int | None) -> str:

@@ -1,8 +1,8 @@
 """The live panel of the operations pages: it reruns itself every few seconds
 (`st.fragment(run_every=…)`), so new readings and new alerts appear without a click.
 
-Each rerun reads the current snapshot (observatory/ui/loaders.py follows the store link,
-so a snapshot published by an append shows on the next tick) and the operational
+Each rerun reads the current snapshot (the gateway, observatory/ui/gateway.py, follows
+the store link, so a snapshot published by an append shows on the next tick) and the operational
 database (alerts cached for a few seconds only).
 """
 
@@ -15,19 +15,10 @@ import streamlit as st
 
 from observatory.ui import alerts as alert_ui
 from observatory.ui import widgets
-from observatory.ui.loaders import Context, _cursor, context, snapshot_label
+from observatory.ui.gateway import fetch, snapshot_label
 from observatory.views import live as views
-from observatory.views.model import CellMap
 
 REFRESH = timedelta(seconds=5)
-
-
-# Both are keyed on the snapshot (in the Context), which changes with every append: the
-# readings are read once per snapshot, not once per refresh.
-@st.cache_data(max_entries=8, show_spinner=False)
-def _latest(ctx: Context) -> pl.DataFrame:
-    with _cursor(ctx) as con:
-        return views.latest_readings(con)
 
 
 def _age(seconds: int | None) -> str:
@@ -42,29 +33,23 @@ def _age(seconds: int | None) -> str:
     return f"{seconds // 86_400} days ago"
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _cells(ctx: Context, variable: str) -> CellMap:
-    with _cursor(ctx) as con:
-        return views.latest_cells(con, variable=variable)
-
-
 def variables() -> list[str]:
     """The variables the feeds report, the demo's PM2.5 first."""
-    found = sorted(set(_latest(context())["variable"].to_list()))
+    found = sorted(set(fetch(views.latest_readings)["variable"].to_list()))
     return sorted(found, key=lambda v: v != "pm25")
 
 
 @st.fragment(run_every=REFRESH)
 def live_map(variable: str) -> None:
     """The newest reading of one variable per cell, refreshed every few seconds."""
-    widgets.cell_map_block(_cells(context(), variable),
+    widgets.cell_map_block(fetch(views.latest_cells, variable=variable),
                            table_label="Table behind the map: newest reading per cell")
 
 
 @st.fragment(run_every=REFRESH)
 def live_panel() -> None:
     """Newest readings and newest alerts, refreshed every few seconds."""
-    latest = views.with_ages(_latest(context()))
+    latest = views.with_ages(fetch(views.latest_readings))
     st.caption(f"Refreshes every {REFRESH.seconds} s · {snapshot_label() or ''}")
     if latest.is_empty():
         st.info("No sensor readings loaded (`observatory ingest timeseries FILE`).")
@@ -82,7 +67,7 @@ def live_panel() -> None:
     cols[2].metric("Open alerts", f"{open_alerts:,}")
     st.markdown("**Newest reading of every series**")
     table = latest.with_columns(
-        pl.col("age_s").map_elements(_age, return_dtype=pl.String).alias("received"),
+        pl.Series("received", [_age(a) for a in latest["age_s"].to_list()], dtype=pl.String),
         pl.col("time").dt.strftime("%Y-%m-%d %H:%M:%S UTC"),
         pl.col("value").round(1)).select("station", "variable", "value", "unit", "time",
                                           "received", "readings", "source_id")

@@ -32,15 +32,17 @@ from observatory.scenarios import (
 )
 from observatory.scenarios.spec import scenario_from_text
 from observatory.service_categories import CATEGORIES, CATEGORY_LABELS
-from observatory.ui import loaders
 from observatory.ui.colours import (
     class_breaks,
     class_colours,
     class_of,
+    diverging_breaks,
+    diverging_colours,
     format_value,
     legend_labels,
 )
-from observatory.ui.loaders import Context, _cursor, context
+from observatory.ui.deck import deck, hexagon_layer
+from observatory.ui.gateway import Context, context, cursor
 
 SCENARIO_KEY, PICKED_KEY, FLASH_KEY = "planning_scenario", "planning_picked", "planning_flash"
 UNTITLED = "Untitled scenario"
@@ -55,7 +57,7 @@ MEASURE_LABELS = {**CATEGORY_LABELS, "fifteen_minute_score": "15-minute score",
 
 @st.cache_resource(max_entries=2, show_spinner="Building the walking model of this snapshot…")
 def _model(ctx: Context) -> tuple[AccessModel, pl.DataFrame]:
-    with _cursor(ctx) as con:
+    with cursor(ctx) as con:
         return model_from_store(con), crosswalk(con)
 
 
@@ -143,13 +145,17 @@ def _cell_rows(cells: pl.DataFrame, measure: str) -> list[dict[str, object]]:
     shares = rows["share_after"].to_list()
     breaks = class_breaks(shares)
     colours = class_colours(breaks)
+    changes = diverging_breaks(rows["change"].to_list())
+    change_colours = diverging_colours(changes)
     out = []
     for row, share in zip(rows.iter_rows(named=True), shares, strict=True):
         index = class_of(share, breaks)
+        moved = class_of(row["change"], changes) if row["effect"] != "uncertain" else None
         out.append({"h3_hex": f"{row['h3_cell']:x}", "effect": row["effect"],
                     "fill": [*colours[index], 200] if index is not None
                     else EFFECT_COLOURS["uncertain"],
-                    "diff": EFFECT_COLOURS[row["effect"]],
+                    "diff": [*change_colours[moved], 210] if moved is not None
+                    else EFFECT_COLOURS["uncertain"],
                     "label": "uncertain" if share is None else
                     f"{format_value(share, unit='%')} within reach"})
     return out
@@ -163,26 +169,14 @@ def share_legend(cells: pl.DataFrame, measure: str) -> str:
 
 
 def _deck(rows: list[dict[str, object]], facilities: pl.DataFrame, *, colour: str) -> pdk.Deck:
-    layers = [pdk.Layer("H3HexagonLayer", id="cells", data=rows, get_hexagon="h3_hex",
-                        get_fill_color=colour, get_line_color=[255, 255, 255, 160],
-                        line_width_min_pixels=0.5, stroked=True, filled=True, extruded=False,
-                        pickable=True, auto_highlight=True)]
-    streets = loaders.streets()
-    if not streets.is_empty():
-        layers.append(pdk.Layer(
-            "LineLayer", data=streets.to_dicts(), get_source_position=["from_lon", "from_lat"],
-            get_target_position=["to_lon", "to_lat"], get_color=[30, 30, 30, 110],
-            get_width=1, width_min_pixels=1, pickable=False))
+    layers = [hexagon_layer(rows, fill=colour)]
     if facilities.height:
         layers.append(pdk.Layer("ScatterplotLayer", id="facilities",
                                 data=facilities.to_dicts(), get_position=["lon", "lat"],
                                 get_fill_color=[20, 20, 20, 230], get_radius=18,
                                 radius_min_pixels=4, pickable=True))
-    from observatory.ui.widgets import _view_state
-
-    view = _view_state([str(r["h3_hex"]) for r in rows], height=460)
-    return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
-                    tooltip={"html": "<b>{label}{id}</b>"})
+    return deck(layers, [str(r["h3_hex"]) for r in rows], height=460,
+                tooltip="<b>{label}{id}</b>")
 
 
 def pick_map(data: dict[str, Any], focus: str) -> None:

@@ -11,13 +11,15 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from observatory import settings
+from observatory import settings, views
 from observatory.accessibility.targets import SLOW_WALK_SPEED_KMH, WALK_SPEED_KMH
 from observatory.opsdb import OpsDB, ops_database, ops_url_for
 from observatory.scenarios import Scenario, ScenarioFileError, dump_scenario, saved
 from observatory.scenarios.spec import scenario_from_text
 from observatory.service_categories import CATEGORY_LABELS
-from observatory.ui import auth, loaders, widgets
+from observatory.ui import auth, widgets
+from observatory.ui.colours import diverging_breaks, legend_labels
+from observatory.ui.gateway import fetch
 from observatory.ui.planning import (
     EFFECT_WORDS,
     FLASH_KEY,
@@ -82,12 +84,22 @@ def difference_map(data: dict[str, Any], focus: str) -> None:
                     width="stretch", key="planning_difference_map")
     counts = pl.DataFrame({"effect": [r["effect"] for r in rows]}).group_by("effect").len()
     legend = {row["effect"]: row["len"] for row in counts.iter_rows(named=True)}
+    cells = data["cells"].filter(pl.col("measure") == focus)
     st.caption(" · ".join(f"{EFFECT_WORDS[e]}: {legend.get(e, 0)} cells"
-                          for e in EFFECT_WORDS) + " (green gains, red loses, grey unchanged, "
-               "faint: uncertain).")
-    widgets.table_behind(data["cells"].filter(pl.col("measure") == focus).with_columns(
-        pl.col("h3_cell").map_elements(lambda c: f"{c:x}", return_dtype=pl.String)
-        .alias("h3_hex")).drop("h3_cell"), label="Table behind the difference map")
+                          for e in EFFECT_WORDS) + ". " + change_legend(cells))
+    hexes = pl.Series("h3_hex", [f"{c:x}" for c in cells["h3_cell"].to_list()], dtype=pl.String)
+    widgets.table_behind(cells.with_columns(hexes).drop("h3_cell"),
+                         label="Table behind the difference map")
+
+
+def change_legend(cells: pl.DataFrame) -> str:
+    """The difference map's classes in words: a scale centred on zero."""
+    changes = cells.filter(pl.col("effect") != "uncertain")["change"].to_list()
+    labels = [label for label in legend_labels(changes, diverging_breaks(changes),
+                                               diverging=True) if label != "–"]
+    return ("Colour: the change in the share within reach, in percentage points, centred "
+            "on zero (orange fewer, purple more, light grey no change; faint: uncertain): "
+            + ", ".join(labels) + ".")
 
 
 def slow_lens(scenario: Scenario, focus: str) -> None:
@@ -239,9 +251,9 @@ def provenance(focus: str) -> None:
     """Where the figures come from: the provenance of `focus`'s walking-share indicator
     (the same network, residents and services the scenario starts from)."""
     name = f"{focus}_15min_walk_share"
-    period = next(iter(loaders.periods(name)), None)
+    period = next(iter(fetch(views.available_periods, name)), None)
     if period is None:
         return
-    summary = loaders.summary(name, period=period)
+    summary = fetch(views.indicator_summary, name, period=period)
     widgets.data_badges(summary.provenance)
     widgets.provenance_footer(summary.provenance, period=period)

@@ -1,8 +1,9 @@
-"""The public portal's loaders and widgets: language switch, maps with merged areas,
+"""The public portal's widgets: language switch, maps with merged areas,
 trend against target, downloads with licence and citation, methodology.
 
-Every loader asks the views for the public role, whatever role the session holds, and
-keeps the role in its cache key: the portal can only ever show what anybody may see.
+The portal's pages belong to the public role, so every view the gateway runs for them is
+asked for the public role, whatever other roles the session holds: the portal can only
+ever show what anybody may see.
 """
 
 from __future__ import annotations
@@ -20,16 +21,11 @@ from observatory.i18n import (
     theme_name,
     with_unit,
 )
-from observatory.publish import FORMATS, MEDIA_TYPES, indicator_products, product_bytes
-from observatory.roles import Role
+from observatory.publish import MEDIA_TYPES, open_data_files
 from observatory.ui import widgets
-from observatory.ui.loaders import Context, _cursor, _registry, context
-from observatory.views import portal as portal_views
+from observatory.ui.gateway import fetch
 
 LANGUAGE_KEY = "public_language"
-PUBLIC = Role.PUBLIC
-_TTL = "10m"
-_ENTRIES = 128
 # Okabe-Ito blue and vermilion: told apart with every common colour-vision deficiency.
 VALUE_COLOUR, TARGET_COLOUR = "#0072B2", "#D55E00"
 
@@ -53,92 +49,16 @@ def language_switch() -> str:
     return choice
 
 
-# -- loaders -----------------------------------------------------------------------------
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _catalogue(ctx: Context, role: Role, language: str) -> pl.DataFrame:
-    with _cursor(ctx) as con:
-        return portal_views.portal_catalogue(con, _registry(ctx), language=language)
-
-
-def catalogue(language: str) -> pl.DataFrame:
-    """Public indicators with results, with their plain-language summary."""
-    return _catalogue(context(), PUBLIC, language)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _choices(ctx: Context, role: Role, name: str, period: str | None) -> list:
-    with _cursor(ctx) as con:
-        portal_views.public_spec(_registry(ctx), name)
-        if period is None:
-            return portal_views.public_periods(con, name)
-        return portal_views.public_resolutions(con, name, period=period)
-
+# -- data --------------------------------------------------------------------------------
 
 def periods(name: str) -> list[str]:
     """Periods of one public indicator, newest first."""
-    return _choices(context(), PUBLIC, name, None)
+    return fetch(views.available_periods, name)
 
 
 def resolutions(name: str, *, period: str) -> list[int]:
     """Resolutions of one public indicator that fit on a map, finest first."""
-    return _choices(context(), PUBLIC, name, period)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _map(ctx: Context, role: Role, name: str, period: str, resolution: int,
-         language: str) -> portal_views.PortalMap:
-    with _cursor(ctx) as con:
-        loaded = portal_views.public_spec(_registry(ctx), name)
-        return portal_views.portal_map(con, loaded, period=period, resolution=resolution,
-                                       language=language)
-
-
-def portal_map(name: str, *, period: str, resolution: int, language: str
-               ) -> portal_views.PortalMap:
-    """One public indicator at one resolution, disclosure-controlled."""
-    return _map(context(), PUBLIC, name, period, resolution, language)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _trend(ctx: Context, role: Role, name: str) -> pl.DataFrame:
-    with _cursor(ctx) as con:
-        return portal_views.portal_trend(con, portal_views.public_spec(_registry(ctx), name))
-
-
-def trend(name: str) -> pl.DataFrame:
-    """Whole-area value per period with the target."""
-    return _trend(context(), PUBLIC, name)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _downloads(ctx: Context, role: Role, name: str,
-               resolution: int) -> tuple[dict[str, bytes], str, str, str]:
-    with _cursor(ctx) as con:
-        loaded = portal_views.public_spec(_registry(ctx), name)
-        product = next(p for p in indicator_products(con, loaded)
-                       if p.resolution == resolution)
-    files = {f: product_bytes(product, file_format=f) for f in FORMATS}
-    return files, product.stem, product.licence, product.citation
-
-
-def downloads(name: str, *, resolution: int) -> tuple[dict[str, bytes], str, str, str]:
-    """The open-data files of one indicator at one resolution, as the bundle has them."""
-    return _downloads(context(), PUBLIC, name, resolution)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _method(ctx: Context, role: Role, name: str) -> tuple[views.Methodology, object]:
-    loaded = portal_views.public_spec(_registry(ctx), name)
-    with _cursor(ctx) as con:
-        when = portal_views.computed_at(con, name)
-        provenance = portal_views.indicator_provenance(con, loaded.spec)
-    return views.indicator_methodology(loaded, role=role), (when, provenance)
-
-
-def methodology(name: str) -> tuple[views.Methodology, object]:
-    """Method, code, computation time and sources of one public indicator."""
-    return _method(context(), PUBLIC, name)
+    return fetch(views.map_resolutions_of, name, period=period)
 
 
 def of_theme(frame: pl.DataFrame, theme: str) -> pl.DataFrame:
@@ -191,18 +111,21 @@ def period_and_resolution(name: str, language: str, *, key: str) -> tuple[str | 
 
 def theme_overview(frame: pl.DataFrame, language: str) -> None:
     """Every indicator of a theme in one table: figure, target status, plain summary."""
+    values = [with_unit(v, u, language)
+              for v, u in zip(frame["value"].to_list(), frame["unit_label"].to_list(),
+                              strict=True)]
     shown = frame.select(
         pl.col("label").alias(t("indicator", language)),
-        pl.struct("value", "unit_label").map_elements(
-            lambda r: with_unit(r["value"], r["unit_label"], language),
-            return_dtype=pl.String).alias(t("value", language)),
+        pl.Series(t("value", language), values, dtype=pl.String),
         pl.col("period").alias(t("period", language)),
-        pl.col("status").map_elements(lambda s: status_name(s, language),
-                                      return_dtype=pl.String, skip_nulls=False)
-        .alias("status"),
+        pl.Series("status", _statuses(frame["status"], language), dtype=pl.String),
         pl.col("summary"))
     with st.expander(f"{t('overview', language)} ({frame.height})"):
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.dataframe(shown.to_arrow(), hide_index=True, width="stretch")
+
+
+def _statuses(column: pl.Series, language: str) -> list[str]:
+    return [status_name(s, language) for s in column.to_list()]
 
 
 def headline(row: dict[str, object], language: str) -> None:
@@ -215,7 +138,7 @@ def headline(row: dict[str, object], language: str) -> None:
         st.caption(str(row["summary"]))
 
 
-def map_block(pmap: portal_views.PortalMap, language: str) -> None:
+def map_block(pmap: views.IndicatorMap, language: str) -> None:
     """The map (merged areas drawn with their value), the disclosure note, the table."""
     st.header(t("map", language))
     widgets.h3_map(pmap.drawn)
@@ -250,15 +173,15 @@ def trend_block(frame: pl.DataFrame, *, unit_label: str, language: str) -> None:
                          yaxis_title=unit_label, xaxis_title=t("period", language),
                          xaxis={"type": "category"}, legend={"orientation": "h"})
     st.plotly_chart(figure, width="stretch", config={"displayModeBar": False})
-    widgets.table_behind(frame.with_columns(pl.col("status").map_elements(
-        lambda s: status_name(s, language), return_dtype=pl.String, skip_nulls=False)),
+    widgets.table_behind(frame.with_columns(
+        pl.Series("status", _statuses(frame["status"], language), dtype=pl.String)),
         label=t("table_behind_trend", language))
 
 
 def downloads_block(name: str, *, resolution: int, language: str) -> None:
     """CSV, GeoJSON and Parquet of this indicator at this resolution, licence, citation."""
     st.header(t("downloads", language))
-    files, stem, licence, citation = downloads(name, resolution=resolution)
+    files, stem, licence, citation = fetch(open_data_files, name, resolution=resolution)
     for column, file_format in zip(st.columns(len(files)), files, strict=True):
         with column:
             st.download_button(f"{file_format.upper()} · res {resolution}",
@@ -271,19 +194,20 @@ def downloads_block(name: str, *, resolution: int, language: str) -> None:
 
 def methodology_block(name: str, language: str) -> None:
     """The method generated from the definition: standard, deviations, parameters, code."""
-    method, (when, provenance) = methodology(name)
+    method = fetch(views.indicator_methodology, name, language=language)
     with st.expander(t("method", language), icon=":material/menu_book:"):
-        note = t("english_only", language)
         st.markdown(f"**{t('standard', language)}:** {method.standard}")
-        st.markdown(f"**{t('deviations', language)}:** {method.deviations} {note}")
+        st.markdown(f"**{t('deviations', language)}:** {method.deviations}")
         if method.parameters:
             st.markdown(f"**{t('parameters', language)}:** " + ", ".join(
                 f"`{k}` = {v}" for k, v in sorted(method.parameters.items())))
-        if when is not None:
-            st.markdown(f"**{t('computed_at', language)}:** {when:%Y-%m-%d %H:%M} UTC")
+        if method.computed_at is not None:
+            st.markdown(f"**{t('computed_at', language)}:** "
+                        f"{method.computed_at:%Y-%m-%d %H:%M} UTC")
         st.markdown(f"**{t('code', language)}** (`{method.definition_path}`)")
         st.code(method.code, language=method.code_language)
-        footer(provenance, period=None, language=language)
+        if method.provenance is not None:
+            footer(method.provenance, period=None, language=language)
 
 
 def footer(provenance: views.Provenance, *, period: str | None, language: str) -> None:

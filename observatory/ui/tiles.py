@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -23,18 +22,28 @@ from observatory.views.brief import change_text, number, status_text, target_tex
 STATUS_COLOURS = {"on track": "green", "at risk": "orange", "off track": "red",
                   "no target": "gray", "no forecast": "gray"}
 VERDICT_COLOURS = {"better": "green", "worse": "red", "neutral": "gray"}
+SPARK_COLOUR = "#31688e"  # the app's primary colour (viridis blue)
 OPEN_KEY = "officials_overview_indicator"  # the picker of the trend below the tiles
 
 
-def sparkline(values: list[float], *, key: str) -> None:
-    """The series as a small line without axes (the trend below has the full chart)."""
-    figure = go.Figure(go.Scatter(y=values, mode="lines+markers", line={"width": 2},
-                                  marker={"size": 4}, hoverinfo="skip"))
-    figure.update_layout(height=56, margin={"l": 2, "r": 2, "t": 4, "b": 4},
-                         xaxis={"visible": False}, yaxis={"visible": False},
-                         showlegend=False)
-    st.plotly_chart(figure, config={"displayModeBar": False, "staticPlot": True},
-                    key=key)
+def sparkline_svg(values: list[float | None], *, width: int = 220, height: int = 44) -> str:
+    """The series as a small inline SVG line with dots, without axes (the trend below has
+    the full chart). A few hundred bytes of markup: a plotly figure per tile cost more
+    server time than the rest of the tile."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return ""
+    low, high = min(v for _, v in points), max(v for _, v in points)
+    span, last = (high - low) or 1.0, max(len(values) - 1, 1)
+    pad = 4
+    xy = [(pad + i / last * (width - 2 * pad),
+           height - pad - (v - low) / span * (height - 2 * pad)) for i, v in points]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    dots = "".join(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='2.2'/>" for x, y in xy)
+    return (f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
+            f"role='img' aria-label='trend of the series'>"
+            f"<polyline points='{line}' fill='none' stroke='{SPARK_COLOUR}' stroke-width='2'/>"
+            f"<g fill='{SPARK_COLOUR}'>{dots}</g></svg>")
 
 
 def _open(name: str) -> None:
@@ -50,8 +59,8 @@ def tile(row: dict[str, Any]) -> None:
                     f" · {row['period'] or 'no period'}", unsafe_allow_html=True)
         text, verdict = change_text(row)
         st.markdown(f":{VERDICT_COLOURS[verdict]}[{text}]")
-        if len(row["sparkline"] or []) > 1:
-            sparkline(row["sparkline"], key=f"tile_spark_{row['name']}")
+        if svg := sparkline_svg(row["sparkline"] or []):
+            st.markdown(svg, unsafe_allow_html=True)
         status = row["status"] or "no forecast"
         st.badge(status_text(row), color=STATUS_COLOURS.get(status, "gray"))
         for flag, colour in (("modelled", "orange"), ("simulated", "red")):

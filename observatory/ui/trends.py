@@ -1,8 +1,5 @@
-"""Cached loaders and widgets for trends, forecasts, targets and districts.
-
-Same rules as observatory.ui.loaders: every cached function takes the Context and the
-role, so filtered data cannot leak between roles; widgets draw, they never query.
-"""
+"""Widgets for trends, forecasts, targets and districts: they draw what the views return
+(through observatory.ui.gateway), they never query."""
 
 from __future__ import annotations
 
@@ -12,137 +9,14 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from observatory.ui.loaders import Context, _cursor, _registry, context, current_role
+from observatory.ui.gateway import fetch
 from observatory.ui.widgets import cell_map_block, table_behind
 from observatory.views import brief as briefs
 from observatory.views import trends as views
-from observatory.views.indicators import visible_spec, visible_specs
-from observatory.views.model import CellMap, Provenance
-from observatory.views.provenance import provenance_for_tables
+from observatory.views.model import Provenance
 
-_TTL = "10m"
-_ENTRIES = 256
 STATUS_ICONS = {"on track": "🟢", "at risk": "🟠", "off track": "🔴", "no target": "⚪",
                 "no forecast": "⚪"}
-
-
-# -- loaders ------------------------------------------------------------------------------
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _ready(ctx: Context) -> bool:
-    with _cursor(ctx) as con:
-        return views.has_trends(con)
-
-
-def ready() -> bool:
-    """Whether the store holds forecasts (built with the forecast step)."""
-    return _ready(context())
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _scorecard(ctx: Context, role: object) -> pl.DataFrame:
-    with _cursor(ctx) as con:
-        return views.officials_scorecard(con, _registry(ctx), role=role)
-
-
-def scorecard() -> pl.DataFrame:
-    """Headline indicators with change, target, status and sparkline."""
-    return _scorecard(context(), current_role())
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _headline_provenance(ctx: Context, role: object) -> Provenance:
-    specs = visible_specs(_registry(ctx), role=role)
-    chosen = [s for s in specs if s.spec.headline] or specs
-    inputs = sorted({i for s in chosen for i in s.spec.inputs})
-    with _cursor(ctx) as con:
-        return provenance_for_tables(con, inputs, unit_label="per indicator (see the table)")
-
-
-def headline_provenance() -> Provenance:
-    """The sources behind the headline indicators together."""
-    return _headline_provenance(context(), current_role())
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _trend(ctx: Context, role: object, name: str, area_id: str) -> views.Trend:
-    with _cursor(ctx) as con:
-        loaded = visible_spec(_registry(ctx), name, role=role)
-        return views.indicator_trend(con, loaded, role=role, area_id=area_id)
-
-
-def trend(name: str, *, area_id: str = "all") -> views.Trend:
-    """History, forecast and status of one indicator in one area."""
-    return _trend(context(), current_role(), name, area_id)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _district_periods(ctx: Context, role: object, name: str) -> list[str]:
-    with _cursor(ctx) as con:
-        visible_spec(_registry(ctx), name, role=role)
-        return views.district_periods(con, name=name)
-
-
-def district_periods(name: str) -> list[str]:
-    """Periods with district values, newest first."""
-    return _district_periods(context(), current_role(), name)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _districts(ctx: Context, role: object, name: str, period: str
-               ) -> tuple[pl.DataFrame, CellMap]:
-    with _cursor(ctx) as con:
-        loaded = visible_spec(_registry(ctx), name, role=role)
-        return views.district_comparison(con, loaded, role=role, period=period)
-
-
-def district_comparison(name: str, *, period: str) -> tuple[pl.DataFrame, CellMap]:
-    """Districts ranked best first and the district map."""
-    return _districts(context(), current_role(), name, period)
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _changes(ctx: Context, role: object) -> pl.DataFrame:
-    with _cursor(ctx) as con:
-        return views.what_changed(con, _registry(ctx), role=role)
-
-
-def what_changed() -> pl.DataFrame:
-    """Every indicator's latest period against the one before."""
-    return _changes(context(), current_role())
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _backtests(ctx: Context, role: object) -> pl.DataFrame:
-    with _cursor(ctx) as con:
-        return views.forecast_backtests(con, _registry(ctx), role=role)
-
-
-def backtests() -> pl.DataFrame:
-    """Each indicator's forecast model, MASE, coverage and status."""
-    return _backtests(context(), current_role())
-
-
-def catalogue(*, headline_only: bool = False) -> pl.DataFrame:
-    """Indicators with results, those with a forecast first (so pickers open on a trend)."""
-    from observatory.ui import loaders
-
-    frame = loaders.catalogue(headline_only=headline_only)
-    forecast = backtests().filter(pl.col("model").is_not_null())["indicator"].to_list()
-    return frame.with_columns(pl.col("name").is_in(forecast).alias("_forecast")).sort(
-        "_forecast", descending=True, maintain_order=True).drop("_forecast")
-
-
-@st.cache_data(ttl=_TTL, max_entries=_ENTRIES, show_spinner=False)
-def _brief(ctx: Context, role: object, today: str) -> tuple[str, bytes]:
-    with _cursor(ctx) as con:
-        brief = briefs.officials_brief(con, _registry(ctx), role=role, today=today)
-    return briefs.brief_html(brief), briefs.brief_pdf(brief)
-
-
-def brief() -> tuple[str, bytes]:
-    """The one-page brief as HTML and as PDF (the same rows)."""
-    return _brief(context(), current_role(), f"{dt.date.today():%d %b %Y}")
 
 
 # -- widgets ------------------------------------------------------------------------------
@@ -252,16 +126,21 @@ def trend_footer(trend: views.Trend, fallback: Provenance) -> None:
                       period=trend.history["period"][-1] if trend.history.height else None)
 
 
+def brief() -> tuple[str, bytes]:
+    """The one-page brief of today as HTML and as PDF (the same rows)."""
+    return fetch(briefs.brief_files, today=f"{dt.date.today():%d %b %Y}")
+
+
 def trend_and_districts(name: str) -> views.Trend:
     """The fan chart of `name` beside its latest district map (with the table behind)."""
-    chosen = trend(name)
+    chosen = fetch(views.indicator_trend, name)
     chart, districts = st.columns([3, 2])
     with chart:
         fan_chart(chosen)
     with districts:
-        periods = district_periods(name)
+        periods = fetch(views.district_periods, name)
         if periods:
-            _, cells = district_comparison(name, period=periods[0])
+            _, cells = fetch(views.district_comparison, name, period=periods[0])
             st.markdown(f"**By district, {periods[0]}**")
             cell_map_block(cells, height=300, table_label="Table behind the district map")
         else:

@@ -6,27 +6,26 @@ Widgets draw what views computed; they format, colour and lay out, never query.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 from datetime import datetime
 
-import h3
 import polars as pl
-import pydeck as pdk
 import streamlit as st
 
 from observatory.i18n import t
 from observatory.roles import DEFAULT_ROLE, Role, UnknownRoleError, role_from_name
 from observatory.settings import demo_roles_enabled
-from observatory.ui import loaders
 from observatory.ui.colours import (
     NO_VALUE_RGBA,
     class_breaks,
     class_colours,
     class_of,
+    diverging_breaks,
+    diverging_colours,
     format_value,
     legend_labels,
 )
+from observatory.ui.deck import deck, hexagon_layer
 from observatory.views import (
     CellMap,
     IndicatorSummary,
@@ -45,13 +44,14 @@ STATUS_ICONS = {"met": "✅", "not met": "⚠️", "target declared": "🎯", "n
 # -- role and pickers --------------------------------------------------------------------
 
 GO_HOME_KEY, CHOSEN_KEY = "_observatory_go_home", "_observatory_demo_role"
+ROLE_KEY = "role"  # the demo role switcher's widget
 
 
 def _role_changed() -> None:
     """The demo role changed: remember it outside the widget (the page switch that opens
     the role's home page, observatory/ui/navigation.py, reruns without widget values)."""
     st.session_state[GO_HOME_KEY] = True
-    st.session_state[CHOSEN_KEY] = st.session_state[loaders.ROLE_KEY]
+    st.session_state[CHOSEN_KEY] = st.session_state[ROLE_KEY]
 
 
 def role_switcher() -> Role:
@@ -60,7 +60,7 @@ def role_switcher() -> Role:
     With the switcher turned off (a public deployment) every visitor is the public and
     neither the session nor the URL can change that.
     """
-    key = loaders.ROLE_KEY
+    key = ROLE_KEY
     if not demo_roles_enabled():
         st.session_state[key] = DEFAULT_ROLE.value
         return DEFAULT_ROLE
@@ -140,28 +140,18 @@ def table_picker(tables: Sequence[str], *, key: str, default: str | None = None)
 
 # -- map ---------------------------------------------------------------------------------
 
-def _mercator_y(lat: float) -> float:
-    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-
-def _view_state(hexes: Sequence[str], *, height: int, width: int = 800) -> pdk.ViewState:
-    """Centre and zoom that fit the cells in a `width` × `height` px map (deck.gl tiles)."""
-    if not hexes:
-        return pdk.ViewState(latitude=0, longitude=0, zoom=1)
-    points = [h3.cell_to_latlng(cell) for cell in hexes]
-    lats, lons = [p[0] for p in points], [p[1] for p in points]
-    lon_span = (max(lons) - min(lons)) / 360 * 512
-    lat_span = (_mercator_y(max(lats)) - _mercator_y(min(lats))) / (2 * math.pi) * 512
-    fit = min(0.8 * width / max(lon_span, 1e-9), 0.8 * height / max(lat_span, 1e-9))
-    return pdk.ViewState(latitude=(min(lats) + max(lats)) / 2,
-                         longitude=(min(lons) + max(lons)) / 2,
-                         zoom=min(max(math.log2(fit), 2.0), 16.0))
+def _scale(cells: CellMap) -> tuple[list[float], list[tuple[int, int, int]]]:
+    """Class bounds and colours: viridis quantiles, or PuOr centred on zero for changes."""
+    values = cells.cells["value"].to_list()
+    if cells.diverging:
+        breaks = diverging_breaks(values)
+        return breaks, diverging_colours(breaks)
+    breaks = class_breaks(values)
+    return breaks, class_colours(breaks)
 
 
 def _coloured(cells: CellMap) -> tuple[list[dict[str, object]], list[float]]:
-    values = cells.cells["value"].to_list()
-    breaks = class_breaks(values)
-    colours = class_colours(breaks)
+    breaks, colours = _scale(cells)
     unit = cells.unit_label
     rows = []
     for row in cells.cells.iter_rows(named=True):
@@ -180,15 +170,18 @@ def _swatch(css_colour: str, label: str) -> str:
 
 def _legend(cells: CellMap, breaks: Sequence[float]) -> None:
     values = cells.cells["value"].to_list()
-    swatches = [_swatch(f"rgb{tuple(colour)}", label) for colour, label in
-                zip(class_colours(breaks), legend_labels(values, breaks), strict=False)]
+    _, colours = _scale(cells)
+    labels = legend_labels(values, breaks, diverging=cells.diverging)
+    swatches = [_swatch(f"rgb{tuple(colour)}", label)
+                for colour, label in zip(colours, labels, strict=False)]
     if cells.cells["value"].null_count():
         swatches.append(_swatch(f"rgba{NO_VALUE_RGBA}", "no value"))
     present = [v for v in values if v is not None]
     # the same value up to float noise (a share summed from parts: 5.999999999999999)
     uniform = bool(present) and max(present) - min(present) <= 1e-9 * max(1.0, *map(abs, present))
     how = ("every cell shown has the same value: nothing varies to map" if uniform
-           else "quantile classes")
+           else "change, centred on zero: orange decreases, purple increases"
+           if cells.diverging else "quantile classes")
     st.markdown(f"<div style='font-size:0.85em'><b>{cells.unit_label}</b> ({how})"
                 f"{''.join(swatches)}</div>", unsafe_allow_html=True)
 
@@ -200,21 +193,9 @@ def h3_map(cells: CellMap, *, height: int = 460, with_streets: bool = True) -> N
         st.info(f"No cells to show for {cells.title} at resolution {cells.resolution}.")
         return
     rows, breaks = _coloured(cells)
-    layers = [pdk.Layer(
-        "H3HexagonLayer", data=rows, get_hexagon="h3_hex", get_fill_color="fill",
-        get_line_color=[255, 255, 255, 160], line_width_min_pixels=0.5, stroked=True,
-        filled=True, extruded=False, pickable=True, auto_highlight=True)]
-    streets = loaders.streets() if with_streets else pl.DataFrame()
-    if not streets.is_empty():
-        layers.append(pdk.Layer(
-            "LineLayer", data=streets.to_dicts(), get_source_position=["from_lon", "from_lat"],
-            get_target_position=["to_lon", "to_lat"], get_color=[30, 30, 30, 110],
-            get_width=1, width_min_pixels=1, pickable=False))
-    view = _view_state(cells.cells["h3_hex"].to_list(), height=height)
-    deck = pdk.Deck(layers=layers, initial_view_state=view,
-                    map_provider=None,  # no basemap: nothing fetched from the network
-                    tooltip={"html": "<b>{label}</b><br/>cell {h3_hex}"})
-    st.pydeck_chart(deck, width="stretch", height=height)
+    chart = deck([hexagon_layer(rows)], cells.cells["h3_hex"].to_list(), height=height,
+                 tooltip="<b>{label}</b><br/>cell {h3_hex}", with_streets=with_streets)
+    st.pydeck_chart(chart, width="stretch", height=height)
     _legend(cells, breaks)
     if cells.suppressed:
         st.caption(f"{cells.suppressed:,} cells withheld by disclosure control: they rest on "
@@ -304,13 +285,15 @@ def table_behind(frame: pl.DataFrame, *, label: str = "Table behind the chart",
                  expanded: bool = False) -> None:
     """The data a chart shows, in an expander under it, readable (no float noise)."""
     with st.expander(f"{label} ({frame.height:,} rows)", expanded=expanded):
-        st.dataframe(readable(frame), hide_index=True, width="stretch")
+        st.dataframe(readable(frame).to_arrow(), hide_index=True, width="stretch")
 
 
-def data_table(frame: pl.DataFrame, *, max_rows: int = 25) -> None:
-    """A plain table in full width, tall enough for `max_rows` rows before it scrolls."""
+def data_table(frame: pl.DataFrame, *, max_rows: int = 25, hide: Sequence[str] = ()) -> None:
+    """A plain table in full width, tall enough for `max_rows` rows before it scrolls;
+    the columns in `hide` left out."""
     rows = min(frame.height, max_rows)
-    st.dataframe(readable(frame), hide_index=True, width="stretch",
+    st.dataframe(readable(frame.drop(hide, strict=False)).to_arrow(), hide_index=True,
+                 width="stretch",
                  height=35 * (rows + 1) + 3)
 
 

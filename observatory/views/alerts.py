@@ -257,3 +257,33 @@ def rule_status(ops: OpsDB) -> pl.DataFrame:
             for r in conn.execute(alert_rule_status.select().order_by(alert_rule_status.c.rule))
         ]
     return pl.DataFrame(rows, schema=RULE_STATUS_SCHEMA, orient="row")
+
+
+def alert_map(con: duckdb.DuckDBPyConnection, registry: Registry, *, ops: OpsDB, role: Role,
+              states: tuple[str, ...], theme: str | None, district: str | None,
+              resolution: int) -> CellMap:
+    """Alerts `role` may see per cell, filtered like the list."""
+    frame = filter_alerts(alerts_for_role(con, registry, ops=ops, role=role),
+                          states=list(states), theme=theme, district=district)
+    return alert_cells(con, frame, resolution=resolution)
+
+
+def alert_detail_for(con: duckdb.DuckDBPyConnection, registry: Registry, alert_id: int, *,
+                     ops: OpsDB, role: Role) -> AlertDetail | None:
+    """The trail and the data behind one alert `role` may see (None otherwise)."""
+    return alert_detail(con, alerts_for_role(con, registry, ops=ops, role=role), alert_id,
+                        ops=ops)
+
+
+def rules_evaluated(con: duckdb.DuckDBPyConnection, *, ops: OpsDB) -> pl.DataFrame:
+    """`rule_status`, served like the other views."""
+    del con  # the rules' status lives in the operational database only
+    return rule_status(ops)
+
+
+def assignees(con: duckdb.DuckDBPyConnection, *, ops: OpsDB) -> list[str]:
+    """The people an alert can be assigned to."""
+    from observatory.people import assignees as people_assignees
+
+    del con
+    return people_assignees(ops)

@@ -179,3 +179,9 @@ def officials_brief(con: Any, registry: Any, *, role: Any, today: str) -> Brief:
                     title=f"Observatory brief for officials, {today}", as_of=as_of,
                     sources="; ".join(f"{s.source_id} ({s.licence})"
                                       for s in provenance.sources), badges=badges)
+
+
+def brief_files(con: Any, registry: Any, *, role: Any, today: str) -> tuple[str, bytes]:
+    """The officials' brief as HTML and as PDF (the same rows)."""
+    brief = officials_brief(con, registry, role=role, today=today)
+    return brief_html(brief), brief_pdf(brief)

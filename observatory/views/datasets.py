@@ -127,9 +127,16 @@ def coverage_resolutions(
 
 def dataset_cells(
     con: duckdb.DuckDBPyConnection, table: str, *, role: Role, resolution: int,
-    unit_label: str = "rows",
 ) -> CellMap:
-    """Rows of one store table per H3 cell over the study area (0 where it has none)."""
+    """Rows of one store table per H3 cell over the study area (0 where it has none);
+    OpenStreetMap points of interest are counted as such (data coverage)."""
+    if table == "osm_pois":
+        return poi_counts_by_cell(con, role=role, resolution=resolution)
+    return _table_cells(con, table, role=role, resolution=resolution, unit_label="rows")
+
+
+def _table_cells(con: duckdb.DuckDBPyConnection, table: str, *, role: Role, resolution: int,
+                 unit_label: str) -> CellMap:
     allowed = mappable_tables(con, role=role)
     if table not in allowed:
         raise UnknownDatasetError(f"no mappable dataset `{table}` for the {role.label} role; "
@@ -154,8 +161,8 @@ def poi_counts_by_cell(
     con: duckdb.DuckDBPyConnection, *, role: Role, resolution: int = 10
 ) -> CellMap:
     """Data coverage: OpenStreetMap points of interest per cell of the study area."""
-    cells = dataset_cells(con, "osm_pois", role=role, resolution=resolution,
-                          unit_label="points of interest")
+    cells = _table_cells(con, "osm_pois", role=role, resolution=resolution,
+                         unit_label="points of interest")
     return CellMap(title="Points of interest per cell", cells=cells.cells,
                    unit_label=cells.unit_label, resolution=cells.resolution,
                    provenance=cells.provenance)

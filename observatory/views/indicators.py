@@ -8,6 +8,7 @@ control. Nothing here knows indicator names: any definition the registry gains w
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -59,17 +60,19 @@ def _check_visible(spec: IndicatorSpec, *, role: Role) -> None:
 
 
 def indicator_catalogue(
-    con: duckdb.DuckDBPyConnection, registry: Registry, *, role: Role
+    con: duckdb.DuckDBPyConnection, registry: Registry, *, role: Role, language: str = "en",
+    theme: str | None = None, headline_only: bool = False, with_results: bool = False,
 ) -> pl.DataFrame:
-    """One row per indicator `role` may see, with its newest period (null if never run)."""
+    """One row per indicator `role` may see, with its newest period (null if never run):
+    of one `theme`, headline ones only (when any is marked), only those with results."""
     latest = read_frame(
         con, "SELECT indicator AS name, max(period) AS latest_period "
         "FROM indicator_results GROUP BY indicator")
     rows = [
         {
-            "name": s.spec.name, "label": s.spec.label_in("en"), "theme": s.spec.theme,
+            "name": s.spec.name, "label": s.spec.label_in(language), "theme": s.spec.theme,
             "unit": s.spec.unit, "unit_label": s.spec.unit_label,
-            "direction": s.spec.direction, "description": s.spec.description,
+            "direction": s.spec.direction, "description": s.spec.description_in(language),
             "visibility": s.spec.visibility, "headline": s.spec.headline,
             "targets": len(s.spec.targets), "owner": s.spec.owner,
         }
@@ -79,17 +82,31 @@ def indicator_catalogue(
               "unit_label": pl.String, "direction": pl.String, "description": pl.String,
               "visibility": pl.String, "headline": pl.Boolean, "targets": pl.Int64,
               "owner": pl.String}
-    frame = pl.DataFrame(rows, schema=schema)
-    return frame.join(latest, on="name", how="left").with_columns(
+    frame = pl.DataFrame(rows, schema=schema).join(latest, on="name", how="left").with_columns(
         pl.col("latest_period").is_not_null().alias("has_results"))
+    if theme is not None:
+        frame = frame.filter(pl.col("theme") == theme)
+    if headline_only and frame["headline"].any():
+        frame = frame.filter(pl.col("headline"))
+    return frame.filter(pl.col("has_results")) if with_results else frame
 
 
-def available_periods(con: duckdb.DuckDBPyConnection, *, name: str | None = None) -> list[str]:
-    """Periods with results (of one indicator, or of any), newest first."""
+def available_periods(con: duckdb.DuckDBPyConnection, registry: Registry | None = None,
+                      name: str | None = None, *, role: Role | None = None) -> list[str]:
+    """Periods with results (of one indicator `role` may see, or of any), newest first."""
+    if name is not None and registry is not None and role is not None:
+        visible_spec(registry, name, role=role)
     frame = read_frame(
         con, "SELECT DISTINCT period FROM indicator_results "
         "WHERE $name IS NULL OR indicator = $name ORDER BY period DESC", {"name": name})
     return frame["period"].to_list()
+
+
+def map_resolutions_of(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                       role: Role, period: str) -> list[int]:
+    """Resolutions of one indicator `role` may see that fit on a map, finest first."""
+    visible_spec(registry, name, role=role)
+    return map_resolutions(available_resolutions(con, name=name, period=period))
 
 
 def available_resolutions(
@@ -123,16 +140,15 @@ def map_resolutions(counts: dict[int, int], *, max_cells: int = MAX_MAP_CELLS) -
 
 
 def indicator_cells(
-    con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role, resolution: int,
-    period: str,
+    con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *, role: Role,
+    resolution: int, period: str,
 ) -> CellMap:
     """The published cells of one indicator at one resolution and period.
 
     For a disclosure-controlled role, the cells that `observatory.disclosure` lets the
     public see individually (small and complementary cells withheld and counted).
     """
-    spec = loaded.spec
-    _check_visible(spec, role=role)
+    spec = visible_spec(registry, name, role=role).spec
     frame = read_frame(
         con, "SELECT h3_hex(h3_cell) AS h3_hex, value, numerator, denominator "
         "FROM indicator_results WHERE indicator = $name AND period = $period "
@@ -147,7 +163,8 @@ def indicator_cells(
         published = indicator_disclosure(con, spec, period=period).published_at(resolution)
         suppressed = frame.height - published.height
         frame = published.select(
-            pl.col("h3_cell").map_elements(cell_to_hex, return_dtype=pl.String).alias("h3_hex"),
+            pl.Series("h3_hex", [cell_to_hex(c) for c in published["h3_cell"].to_list()],
+                      dtype=pl.String),
             "value", "numerator", "denominator")
     return CellMap(
         title=spec.label_in("en"), cells=frame, unit_label=spec.unit_label,
@@ -156,9 +173,12 @@ def indicator_cells(
         provenance=provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label))
 
 
-def ranked_cells(cells: CellMap, *, direction: str, limit: int = 20) -> pl.DataFrame:
+def ranked_cells(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                 role: Role, period: str, resolution: int, limit: int = 20) -> pl.DataFrame:
     """The `limit` best cells first (`rank`, `h3_hex`, `value`); highest first if neutral."""
-    descending = direction != "lower_is_better"
+    cells = indicator_cells(con, registry, name, role=role, period=period,
+                            resolution=resolution)
+    descending = registry.get(name).spec.direction != "lower_is_better"
     frame = cells.cells.filter(pl.col("value").is_not_null())
     return (frame.sort("value", descending=descending, maintain_order=True).head(limit)
             .with_row_index("rank", offset=1).select("rank", "h3_hex", "value"))
@@ -190,10 +210,16 @@ def target_status(value: float | None, target: Target, *, direction: str) -> Tar
 
 
 def indicator_summary(
-    con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role,
+    con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *, role: Role,
     period: str | None = None,
 ) -> IndicatorSummary:
     """The whole-area value (newest period unless given), target status and provenance."""
+    return summary_of(con, visible_spec(registry, name, role=role), role=role, period=period)
+
+
+def summary_of(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role,
+               period: str | None = None) -> IndicatorSummary:
+    """`indicator_summary` of a definition already at hand."""
     spec = loaded.spec
     _check_visible(spec, role=role)
     row = _whole_area(con, spec, period=period)
@@ -205,7 +231,7 @@ def indicator_summary(
         suppressed, value = bool(dropped), (None if dropped else value)
     target = chosen_target(list(spec.targets))
     return IndicatorSummary(
-        name=spec.name, label=spec.label_in("en"), description=spec.description,
+        name=spec.name, label=spec.label_in("en"), description=spec.description_in("en"),
         theme=spec.theme, period=row["period"] if row else period, value=value,
         unit_label=spec.unit_label, direction=spec.direction,
         provenance=provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label),
@@ -222,7 +248,7 @@ def headline_scorecard(
     chosen = [s for s in specs if s.spec.headline] or specs
     rows = []
     for loaded in chosen:
-        summary = indicator_summary(con, loaded, role=role, period=period)
+        summary = summary_of(con, loaded, role=role, period=period)
         target = summary.target
         rows.append({
             "name": summary.name, "label": summary.label, "theme": summary.theme,
@@ -240,18 +266,29 @@ def headline_scorecard(
     return pl.DataFrame(rows, schema=schema)
 
 
-def indicator_methodology(loaded: LoadedSpec, *, role: Role) -> Methodology:
-    """The published method of one indicator: standard, deviations, parameters, code."""
+def indicator_methodology(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                          role: Role, language: str = "en") -> Methodology:
+    """The published method of one indicator: standard, deviations, parameters, code,
+    when it was computed and its sources."""
+    loaded = visible_spec(registry, name, role=role)
     spec = loaded.spec
-    _check_visible(spec, role=role)
     code_file = loaded.path.parent / str(spec.sql or spec.python)
     code = loaded.query if loaded.query is not None else _read_text(code_file)
     return Methodology(
-        standard=spec.method.standard, deviations=spec.method.deviations,
+        standard=spec.method.standard_in(language),
+        deviations=spec.method.deviations_in(language),
         parameters=dict(spec.parameters), inputs=tuple(spec.inputs),
         aggregation=spec.aggregation, min_count=spec.min_count,
         code_language="sql" if spec.sql else "python", code=code,
-        definition=_read_text(loaded.path), definition_path=_relative(loaded.path))
+        definition=_read_text(loaded.path), definition_path=_relative(loaded.path),
+        computed_at=_computed_at(con, name),
+        provenance=provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label))
+
+
+def _computed_at(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
+    rows = con.execute("SELECT max(computed_at) FROM indicator_results WHERE indicator = $n",
+                       {"n": name}).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _read_text(path: Path) -> str:

@@ -64,6 +64,7 @@ class CellMap:
     period: str | None = None
     suppressed: int = 0
     min_count: int | None = None
+    diverging: bool = False  # values are changes: a palette centred on zero
 
 
 @dataclass(frozen=True)
@@ -108,3 +109,5 @@ class Methodology:
     code: str = ""
     definition: str = ""
     definition_path: str = ""
+    computed_at: datetime | None = None
+    provenance: Provenance | None = None

@@ -1,8 +1,9 @@
-"""The public portal's views: only public indicators, only disclosure-controlled figures.
+"""Figures as they are published: the overview of every indicator, maps and trends.
 
-Every function here works for the public role whatever the caller's role is: the portal
-shows what anybody may see, and the open-data bundle (`observatory.publish`) is made of
-the same frames, so a page, a download and a published file always agree.
+Each view takes the role: the public sees public indicators only, with small cells merged
+or withheld by disclosure control; staff roles see every cell. The open-data bundle
+(`observatory.publish`) is made of the public role's frames, so a page, a download and a
+published file always agree.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from observatory.h3grid import cell_to_hex
 from observatory.i18n import plain_summary
 from observatory.registry import Registry
 from observatory.registry.spec import IndicatorSpec, LoadedSpec
-from observatory.roles import IndicatorNotVisibleError, Role
-from observatory.store import read_frame
+from observatory.roles import Role
 from observatory.views.disclosure import indicator_disclosure
 from observatory.views.indicators import (
+    available_periods,
     chosen_target,
-    indicator_summary,
-    map_resolutions,
+    indicator_cells,
+    summary_of,
     target_status,
     visible_spec,
     visible_specs,
@@ -43,8 +44,8 @@ TABLE_SCHEMA = {
 
 
 @dataclass(frozen=True)
-class PortalMap:
-    """One indicator at one resolution as the public sees it.
+class IndicatorMap:
+    """One indicator at one resolution as a role sees it.
 
     `table`: the published rows (TABLE_SCHEMA): cells, then merged areas. `drawn`: the
     same figures per hexagon for the map (a merged area's cells carry its value).
@@ -63,34 +64,16 @@ class PortalMap:
     count_basis: str  # "denominator" or "value"
 
 
-def public_spec(registry: Registry, name: str) -> LoadedSpec:
-    """A public definition; raises as if unknown for an internal one."""
-    return visible_spec(registry, name, role=PUBLIC)
-
-
-def public_periods(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    """Periods with results of one indicator, newest first."""
-    return read_frame(con, "SELECT DISTINCT period FROM indicator_results "
-                      "WHERE indicator = $n ORDER BY period DESC", {"n": name})["period"].to_list()
-
-
-def public_resolutions(con: duckdb.DuckDBPyConnection, name: str, *, period: str) -> list[int]:
-    """Resolutions of one indicator and period that fit on a map, finest first."""
-    frame = read_frame(con, "SELECT resolution, count(*) AS n FROM indicator_results "
-                       "WHERE indicator = $n AND period = $p AND resolution IS NOT NULL "
-                       "GROUP BY resolution", {"n": name, "p": period})
-    return map_resolutions(dict(frame.iter_rows()))
-
-
-def portal_catalogue(con: duckdb.DuckDBPyConnection, registry: Registry, *,
-                     language: str) -> pl.DataFrame:
-    """Public indicators with results, by theme: label, whole-area value, target, summary."""
+def indicator_overview(con: duckdb.DuckDBPyConnection, registry: Registry, *, role: Role,
+                       language: str = "en") -> pl.DataFrame:
+    """Indicators `role` may see that have results, by theme: label, whole-area value,
+    target and a plain-language summary (disclosure-controlled for the public)."""
     rows = []
-    for loaded in visible_specs(registry, role=PUBLIC):
+    for loaded in visible_specs(registry, role=role):
         spec = loaded.spec
-        if not public_periods(con, spec.name):
+        if not available_periods(con, name=spec.name):
             continue
-        summary = indicator_summary(con, loaded, role=PUBLIC)
+        summary = summary_of(con, loaded, role=role)
         target = summary.target
         rows.append({
             "name": spec.name, "theme": spec.theme, "label": spec.label_in(language),
@@ -110,13 +93,21 @@ def portal_catalogue(con: duckdb.DuckDBPyConnection, registry: Registry, *,
             .sort("theme", pl.col("headline").not_(), "label"))
 
 
-def portal_trend(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataFrame:
-    """The whole-area value per period (withheld periods left out) with the target."""
-    spec = public_spec_of(loaded)
+def whole_area_trend(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                     role: Role) -> pl.DataFrame:
+    """The whole-area value per period (periods withheld from `role` left out) with the
+    target."""
+    return trend_of(con, visible_spec(registry, name, role=role), role=role)
+
+
+def trend_of(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role
+             ) -> pl.DataFrame:
+    """`whole_area_trend` of a definition already at hand."""
+    spec = loaded.spec
     target = chosen_target(list(spec.targets))
     rows = []
-    for period in sorted(public_periods(con, spec.name)):
-        summary = indicator_summary(con, loaded, role=PUBLIC, period=period)
+    for period in sorted(available_periods(con, name=spec.name)):
+        summary = summary_of(con, loaded, role=role, period=period)
         if summary.value is None:
             continue
         status = target_status(summary.value, target, direction=spec.direction) if target else None
@@ -127,14 +118,6 @@ def portal_trend(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataF
     schema = {"period": pl.String, "value": pl.Float64, "target": pl.Float64,
               "target_by": pl.String, "status": pl.String}
     return pl.DataFrame(rows, schema=schema)
-
-
-def public_spec_of(loaded: LoadedSpec) -> IndicatorSpec:
-    """The spec of `loaded`, refused as unknown unless it is public."""
-    if loaded.spec.visibility != "public":
-        raise IndicatorNotVisibleError(
-            f"no indicator named `{loaded.spec.name}` is published for the public.")
-    return loaded.spec
 
 
 def _hex(cell: int | None) -> str | None:
@@ -173,21 +156,41 @@ def _drawn(table: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([cells, merged])
 
 
-def portal_map(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, period: str,
-               resolution: int, language: str) -> PortalMap:
-    """One public indicator at one resolution: published table, map rows, what is withheld."""
-    spec = public_spec_of(loaded)
+def indicator_map(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                  role: Role, period: str, resolution: int, language: str = "en"
+                  ) -> IndicatorMap:
+    """One indicator at one resolution as `role` sees it: for the public the published
+    table (small cells merged or withheld), for staff every cell."""
+    spec = visible_spec(registry, name, role=role).spec
+    if not role.disclosure_controlled:
+        cells = indicator_cells(con, registry, name, role=role, period=period,
+                                resolution=resolution)
+        return IndicatorMap(
+            name=spec.name, label=spec.label_in(language), period=period,
+            resolution=resolution, table=_staff_table(cells, spec), drawn=cells,
+            withheld={}, merged_areas=0, min_count=spec.min_count,
+            count_basis="denominator" if spec.aggregation == "ratio" else "value")
     disclosure = indicator_disclosure(con, spec, period=period)
     table = published_table(disclosure, spec, period=period, resolution=resolution)
     label = spec.label_in(language)
     drawn = CellMap(title=label, cells=_drawn(table), unit_label=spec.unit_label,
                     resolution=resolution, period=period, min_count=spec.min_count,
                     provenance=indicator_provenance(con, spec))
-    return PortalMap(
+    return IndicatorMap(
         name=spec.name, label=label, period=period, resolution=resolution, table=table,
         drawn=drawn, withheld=disclosure.withheld_at(resolution),
         merged_areas=disclosure.merged_at(resolution).height, min_count=spec.min_count,
         count_basis="denominator" if spec.aggregation == "ratio" else "value")
+
+
+def _staff_table(cells: CellMap, spec: IndicatorSpec) -> pl.DataFrame:
+    return cells.cells.select(
+        pl.lit(spec.name).alias("indicator"), pl.lit(cells.period).alias("period"),
+        pl.lit(cells.resolution, dtype=pl.Int64).alias("resolution"),
+        pl.col("h3_hex").alias("h3_cell"), "value", "numerator", "denominator",
+        pl.lit(spec.unit).alias("unit"), pl.lit("cell").alias("area"),
+        pl.lit(None, dtype=pl.String).alias("merged_cells"),
+        pl.lit(None, dtype=pl.String).alias("merged_into")).cast(TABLE_SCHEMA)
 
 
 def indicator_provenance(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec) -> Provenance:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 import duckdb
 import polars as pl
 
+from observatory.registry import Registry
+from observatory.roles import Role, can_see
 from observatory.store import read_frame
 
 TARGET_INDICATOR = "service_requests_on_time_share"
@@ -48,3 +50,13 @@ def service_performance(con: duckdb.DuckDBPyConnection, *,
         pl.col("service").replace_strict(targets, return_dtype=pl.Float64).alias("target_days"),
         pl.col("median_days").round(2), pl.col("p90_days").round(2),
     ).with_columns((pl.col("median_days") <= pl.col("target_days")).alias("median_on_target"))
+
+
+def service_performance_of(con: duckdb.DuckDBPyConnection, registry: Registry, *,
+                           role: Role) -> pl.DataFrame:
+    """`service_performance` against the targets of the on-time indicator `role` may see
+    (the default target when it may not)."""
+    target = registry.specs.get(TARGET_INDICATOR)
+    seen = target is not None and can_see(role, visibility=target.spec.visibility)
+    return service_performance(con, parameters=target.spec.parameters if seen and target
+                               else {})

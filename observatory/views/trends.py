@@ -12,10 +12,14 @@ import duckdb
 import polars as pl
 
 from observatory.registry import Registry
-from observatory.registry.spec import LoadedSpec
 from observatory.roles import Role
 from observatory.store import read_frame, table_names
-from observatory.views.indicators import chosen_target, visible_specs
+from observatory.views.indicators import (
+    chosen_target,
+    indicator_catalogue,
+    visible_spec,
+    visible_specs,
+)
 from observatory.views.model import CellMap, Provenance
 from observatory.views.provenance import provenance_for_tables
 
@@ -40,9 +44,31 @@ class Trend:
     provenance: Provenance | None = None
 
 
-def has_trends(con: duckdb.DuckDBPyConnection) -> bool:
+def has_trends(con: duckdb.DuckDBPyConnection, registry: Registry | None = None, *,
+               role: Role | None = None) -> bool:
     """Whether the forecast step has run on this store."""
+    del registry, role  # the same answer for everybody
     return set(TREND_TABLES) <= set(table_names(con))
+
+
+def headline_provenance(con: duckdb.DuckDBPyConnection, registry: Registry, *,
+                        role: Role) -> Provenance:
+    """The sources behind the headline indicators `role` may see, together."""
+    specs = visible_specs(registry, role=role)
+    chosen = [s for s in specs if s.spec.headline] or specs
+    inputs = sorted({i for s in chosen for i in s.spec.inputs})
+    return provenance_for_tables(con, inputs, unit_label="per indicator (see the table)")
+
+
+def trend_catalogue(con: duckdb.DuckDBPyConnection, registry: Registry, *, role: Role,
+                    headline_only: bool = False) -> pl.DataFrame:
+    """Indicators with results, those with a forecast first (pickers open on a trend)."""
+    frame = indicator_catalogue(con, registry, role=role, headline_only=headline_only,
+                                with_results=True)
+    forecast = forecast_backtests(con, registry, role=role).filter(
+        pl.col("model").is_not_null())["indicator"].to_list()
+    return frame.with_columns(pl.col("name").is_in(forecast).alias("_forecast")).sort(
+        "_forecast", descending=True, maintain_order=True).drop("_forecast")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> pl.DataFrame:
@@ -94,10 +120,10 @@ def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
             .with_columns(pl.col("status").fill_null("no forecast")))
 
 
-def indicator_trend(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role,
-                    area_id: str = "all") -> Trend:
+def indicator_trend(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                    role: Role, area_id: str = "all") -> Trend:
     """History and forecast of one indicator for the whole area or one district."""
-    spec = visible_spec_of(loaded, role=role)
+    spec = visible_spec(registry, name, role=role).spec
     params = {"n": spec.name, "a": area_id}
     history = _rows(con, "SELECT period, value, area_name FROM indicator_series "
                     "WHERE indicator = $n AND area_id = $a ORDER BY period", params)
@@ -119,25 +145,19 @@ def indicator_trend(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role:
         provenance=provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label))
 
 
-def visible_spec_of(loaded: LoadedSpec, *, role: Role):  # noqa: ANN201 - IndicatorSpec
-    """The spec of `loaded` if `role` may see it (raises as if unknown otherwise)."""
-    from observatory.views.indicators import _check_visible
-
-    _check_visible(loaded.spec, role=role)
-    return loaded.spec
-
-
-def district_periods(con: duckdb.DuckDBPyConnection, *, name: str) -> list[str]:
+def district_periods(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                     role: Role) -> list[str]:
     """Periods with district values for one indicator, newest first."""
+    visible_spec(registry, name, role=role)
     return _rows(con, "SELECT DISTINCT period FROM indicator_series WHERE indicator = $n "
                  "AND area_kind = 'district' ORDER BY period DESC", {"n": name})[
         "period"].to_list()
 
 
-def district_comparison(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role,
-                        period: str) -> tuple[pl.DataFrame, CellMap]:
+def district_comparison(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                        role: Role, period: str) -> tuple[pl.DataFrame, CellMap]:
     """Districts ranked best first, and a map of cells coloured by their district's value."""
-    spec = visible_spec_of(loaded, role=role)
+    spec = visible_spec(registry, name, role=role).spec
     params = {"n": spec.name, "p": period}
     ranked = _rows(con, """
         SELECT s.area_id AS district_id, s.area_name AS district, s.value, s.numerator,

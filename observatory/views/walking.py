@@ -53,3 +53,10 @@ def _note(change: MethodChange) -> ChangeNote:
     } for category, (before, after) in change.residents_within_15min.items()]
     return ChangeNote(date=change.date, what=change.what, why=change.why,
                       residents=pl.DataFrame(rows))
+
+
+def population_method() -> str:
+    """How residents are modelled when no population grid is loaded."""
+    from observatory.population import METHOD_TEXT
+
+    return METHOD_TEXT

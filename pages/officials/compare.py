@@ -2,29 +2,31 @@
 
 import streamlit as st
 
-from observatory.ui import loaders, planning_results, trends, widgets
+from observatory import views
+from observatory.ui import planning_results, trends, widgets
+from observatory.ui.gateway import fetch
 
 st.title("Compare areas")
 st.caption("Districts ranked on one indicator, on the map, and where each is heading.")
-if not trends.ready():
+if not fetch(views.has_trends):
     st.warning("This store has no district series yet: rebuild it with `uv run observatory "
                "demo --rebuild`.", icon=":material/update:")
     st.stop()
 
 pick_indicator, pick_period = st.columns([3, 1])
 with pick_indicator:
-    name = widgets.indicator_picker(trends.catalogue(), key="officials_compare_indicator")
+    name = widgets.indicator_picker(fetch(views.trend_catalogue), key="officials_compare_indicator")
 if name is None:
     st.stop()
 with pick_period:
-    period = widgets.period_picker(trends.district_periods(name),
+    period = widgets.period_picker(fetch(views.district_periods, name),
                                    key="officials_compare_period")
 if period is None:
     st.info("No district values: load districts with `observatory ingest districts PATH`.")
     st.stop()
 
-summary = loaders.summary(name, period=period)
-ranked, cells = trends.district_comparison(name, period=period)
+summary = fetch(views.indicator_summary, name, period=period)
+ranked, cells = fetch(views.district_comparison, name, period=period)
 map_column, rank_column = st.columns([3, 2])
 with map_column:
     widgets.cell_map_block(cells, table_label="Table behind the district map")
@@ -34,5 +36,5 @@ with rank_column:
 st.subheader("One district's trend")
 district = trends.district_picker(ranked, key="officials_compare_district")
 if district is not None:
-    trends.fan_chart(trends.trend(name, area_id=district))
+    trends.fan_chart(fetch(views.indicator_trend, name, area_id=district))
 planning_results.proposals()

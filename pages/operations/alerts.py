@@ -3,7 +3,9 @@ behind each one, and the actions to acknowledge, assign, comment and resolve."""
 
 import streamlit as st
 
-from observatory.ui import alerts, loaders, widgets
+from observatory import views
+from observatory.ui import alerts, widgets
+from observatory.ui.gateway import fetch
 
 st.title("Alerts")
 st.caption("Alert rules (alerts/*.yml) are evaluated on the same definitions as the "
@@ -36,7 +38,7 @@ if alert_id is not None:
 st.subheader("Freshness of every source")
 st.page_link("pages/operations/data_health.py", label="Open the data health page",
              icon=":material/monitor_heart:")
-widgets.source_health(loaders.sources())
+widgets.source_health(fetch(views.sources_catalogue))
 
 st.subheader("Alert rules at their last evaluation")
 widgets.data_table(alerts.rule_status())

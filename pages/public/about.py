@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from observatory.ui import loaders, portal, widgets
+from observatory import views
+from observatory.ui import portal, widgets
+from observatory.ui.gateway import fetch
 from observatory.ui.i18n import t
 
 language = portal.language_switch()
@@ -20,17 +22,17 @@ st.markdown(
     "from it are shared under the same licence.")
 
 st.header("How walks are computed")
-widgets.walking_method_block(loaders.walking_method())
+widgets.walking_method_block(views.walking_method())
 
 st.header("Residents are modelled, not counted")
-st.markdown(loaders.population_method())
+st.markdown(views.population_method())
 
 st.header("Sources")
-widgets.source_licences(loaders.sources())
+widgets.source_licences(fetch(views.sources_catalogue))
 
 st.header("What the map covers")
 st.caption("OpenStreetMap points of interest (shops, stops, schools…) per cell.")
-resolution = widgets.resolution_picker(loaders.coverage_resolutions(),
+resolution = widgets.resolution_picker(fetch(views.coverage_resolutions),
                                        key="public_about_resolution", coarser_by=1)
 if resolution is not None:
-    widgets.cell_map_block(loaders.dataset_cells("osm_pois", resolution=resolution))
+    widgets.cell_map_block(fetch(views.dataset_cells, "osm_pois", resolution=resolution))

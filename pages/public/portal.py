@@ -1,19 +1,22 @@
 """Public portal: open indicators by theme, with map, trend, table, downloads and method.
 
-Everything shown comes from observatory.ui.portal, which asks the views for the public
-role only: internal indicators and withheld cells never reach this page.
+Everything shown comes through the gateway (observatory/ui/gateway.py), which asks the
+views for this page's role, the public: internal indicators and withheld cells never reach
+this page.
 """
 
 import streamlit as st
 
+from observatory import views
 from observatory.ui import portal
+from observatory.ui.gateway import fetch
 from observatory.ui.i18n import t
 
 language = portal.language_switch()
 st.title(t("portal_title", language))
 st.markdown(t("portal_intro", language))
 
-catalogue = portal.catalogue(language)
+catalogue = fetch(views.indicator_overview, language=language)
 theme = portal.theme_picker(catalogue, language, key="public_portal_theme")
 if theme is None:
     st.stop()
@@ -28,8 +31,10 @@ if period is None or resolution is None:
 
 row = portal.catalogue_row(in_theme, name)
 portal.headline(row, language)
-cells = portal.portal_map(name, period=period, resolution=resolution, language=language)
+cells = fetch(views.indicator_map, name, period=period, resolution=resolution,
+              language=language)
 portal.map_block(cells, language)
-portal.trend_block(portal.trend(name), unit_label=row["unit_label"], language=language)
+portal.trend_block(fetch(views.whole_area_trend, name), unit_label=row["unit_label"],
+                   language=language)
 portal.downloads_block(name, resolution=resolution, language=language)
 portal.methodology_block(name, language)
