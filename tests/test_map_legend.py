@@ -58,7 +58,7 @@ def test_tables_behind_charts_show_no_float_noise() -> None:
 
 
 def test_values_that_differ_never_share_one_class() -> None:
-    from observatory.ui.colours import class_breaks, class_of, legend_labels
+    from observatory.views.colours import class_breaks, class_of, legend_labels
 
     mostly_four = [4.0] * 150 + [7.0] * 10  # six districts' values spread over 160 cells
     breaks = class_breaks(mostly_four)

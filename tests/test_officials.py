@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import h3
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from observatory.cli import main
+from observatory.datasets import known_datasets
 from observatory.registry import load_registry
 from observatory.roles import Role
 from observatory.settings import indicators_dir
 from observatory.store import connect_read
 from observatory.views import trends
 from observatory.views.brief import brief_html, brief_of, number
+from observatory.views.brief_charts import fan_svg, map_svg
 from tests.signin import signed_in
+
+
+@pytest.fixture(scope="module")
+def store_registry(helsinki_store: Path) -> Iterator[tuple[object, object]]:
+    con = connect_read(helsinki_store)
+    yield con, load_registry(indicators_dir(), known_inputs=known_datasets(con))
+    con.close()
 
 
 def _open(app_script: Path, role: Role, page: str) -> AppTest:
@@ -89,9 +101,33 @@ def test_the_council_brief_as_pdf_has_every_tile(helsinki_store: Path, tmp_path:
         assert number(row["value"], row).split()[0] in words, row["label"]
     assert "100.0 %" in words and "28.1 %" in words  # shares: one decimal, by unit
     assert "Includes SIMULATED data" in words and "What changed since the last period" in words
+    # the pictures: three trends with their fans and one district map, captioned
+    assert "Trends, forecasts and one map" in words
+    assert words.count("intervals, target") == 3 and "by district," in words
     subprocess.run(["pdftoppm", "-png", "-r", "60", str(out), str(tmp_path / "page")],
                    check=True)
     assert [p.name for p in tmp_path.glob("page*.png")] == ["page-1.png"]  # one page
+    image = (tmp_path / "page-1.png").read_bytes()
+    assert len(image) > 20_000  # charts and a map drawn, not a page of text only
+
+
+def test_brief_pictures_are_svg_of_the_trend_and_the_map(store_registry) -> None:
+    """The fan chart draws both intervals, the forecast and every observed period; the map
+    one polygon per coarse cell, coloured by the maps' classes, with the legend."""
+    con, registry = store_registry
+    trend = trends.indicator_trend(con, registry, "pm25_annual_mean_ug_m3", role=Role.OFFICIALS)
+    svg = fan_svg(trend, unit="ug_m3")
+    assert svg.count("<polygon") == 2 and "stroke-dasharray='3,2'" in svg
+    assert svg.count("<circle") == trend.history.height
+    assert "target" in svg and trend.history["period"][0] in svg
+    period = trends.district_periods(con, registry, "pm25_annual_mean_ug_m3",
+                                     role=Role.OFFICIALS)[0]
+    _, cells = trends.district_comparison(con, registry, "pm25_annual_mean_ug_m3",
+                                          role=Role.OFFICIALS, period=period)
+    drawn = map_svg(cells)
+    parents = {h3.cell_to_parent(c, 9) for c in cells.cells["h3_hex"].to_list()}
+    assert drawn.count("<polygon") == len(parents)
+    assert drawn.count("<rect") >= 2 and "µg/m³" in drawn
 
 
 def test_overview_tiles_one_per_headline_indicator_and_no_none(ui_store: Path,

@@ -27,7 +27,7 @@ from observatory.roles import (
 )
 from observatory.settings import indicators_dir
 from observatory.store import connect_read
-from observatory.ui.colours import (
+from observatory.views.colours import (
     class_breaks,
     class_of,
     format_value,

@@ -32,7 +32,9 @@ from observatory.scenarios import (
 )
 from observatory.scenarios.spec import scenario_from_text
 from observatory.service_categories import CATEGORIES, CATEGORY_LABELS
-from observatory.ui.colours import (
+from observatory.ui.deck import deck, hexagon_layer
+from observatory.ui.gateway import Context, context, cursor
+from observatory.views.colours import (
     class_breaks,
     class_colours,
     class_of,
@@ -41,8 +43,6 @@ from observatory.ui.colours import (
     format_value,
     legend_labels,
 )
-from observatory.ui.deck import deck, hexagon_layer
-from observatory.ui.gateway import Context, context, cursor
 
 SCENARIO_KEY, PICKED_KEY, FLASH_KEY = "planning_scenario", "planning_picked", "planning_flash"
 UNTITLED = "Untitled scenario"
@@ -140,7 +140,7 @@ def category_picker() -> str:
 
 def _cell_rows(cells: pl.DataFrame, measure: str) -> list[dict[str, object]]:
     """One row per cell to draw: the share within reach coloured by the app's classes
-    (observatory/ui/colours.py, the same as every other map), and the change's colour."""
+    (observatory/views/colours.py, the same as every other map), and the change's colour."""
     rows = cells.filter(pl.col("measure") == measure)
     shares = rows["share_after"].to_list()
     breaks = class_breaks(shares)

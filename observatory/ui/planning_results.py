@@ -18,7 +18,6 @@ from observatory.scenarios import Scenario, ScenarioFileError, dump_scenario, sa
 from observatory.scenarios.spec import scenario_from_text
 from observatory.service_categories import CATEGORY_LABELS
 from observatory.ui import auth, widgets
-from observatory.ui.colours import diverging_breaks, legend_labels
 from observatory.ui.gateway import fetch
 from observatory.ui.planning import (
     EFFECT_WORDS,
@@ -30,6 +29,7 @@ from observatory.ui.planning import (
     keep,
     slow_walkers,
 )
+from observatory.views.colours import diverging_breaks, legend_labels
 
 TABLE_COLUMNS = ("measure", "share_before", "share_after", "change", "unit",
                  "covered_before", "covered_after", "change_residents", "uncertain_after")

@@ -15,7 +15,15 @@ import streamlit as st
 from observatory.i18n import t
 from observatory.roles import DEFAULT_ROLE, Role, UnknownRoleError, role_from_name
 from observatory.settings import demo_roles_enabled
-from observatory.ui.colours import (
+from observatory.ui.deck import deck, hexagon_layer
+from observatory.views import (
+    CellMap,
+    IndicatorSummary,
+    Methodology,
+    Provenance,
+    WalkingMethod,
+)
+from observatory.views.colours import (
     NO_VALUE_RGBA,
     class_breaks,
     class_colours,
@@ -24,14 +32,6 @@ from observatory.ui.colours import (
     diverging_colours,
     format_value,
     legend_labels,
-)
-from observatory.ui.deck import deck, hexagon_layer
-from observatory.views import (
-    CellMap,
-    IndicatorSummary,
-    Methodology,
-    Provenance,
-    WalkingMethod,
 )
 
 # Average H3 cell edge length per resolution, for the resolution picker.

@@ -8,7 +8,7 @@ and status, so a figure reads the same on screen, in the HTML and in the PDF.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -67,6 +67,8 @@ class Brief:
     sources: str
     headline: list[dict[str, str]]  # label, value, period, change, target, status
     changes: list[dict[str, str]]  # label, periods, values, assessment
+    charts: tuple[tuple[str, str], ...] = ()  # (caption, SVG): trends with their fans
+    map: tuple[str, str] | None = None  # (caption, SVG): one map
 
 
 def brief_of(scorecard: pl.DataFrame, changes: pl.DataFrame, *, title: str, as_of: str,
@@ -106,9 +108,29 @@ td, th {{ border-bottom: 1px solid #ccc; padding: 3pt 4pt; text-align: left; }}
 {badge_html}<h2>Headline indicators</h2><table><tr><th>Indicator</th><th>Value</th>
 <th>Period</th><th>Change</th><th>Target</th><th>Status</th></tr>{score_rows}</table>
 <p><small>Status is the forecast's probability of meeting the target: {esc(THRESHOLDS_TEXT)}.
-</small></p><h2>What changed since the last period</h2><table><tr><th>Indicator</th>
-<th>Periods</th><th>Values</th><th>Assessment</th></tr>{change_rows}</table>
+</small></p>{_figures_html(brief)}<h2>What changed since the last period</h2><table><tr>
+<th>Indicator</th><th>Periods</th><th>Values</th><th>Assessment</th></tr>{change_rows}</table>
 <p><small>Sources: {esc(brief.sources)}</small></p></body></html>"""
+
+
+def _figures(brief: Brief) -> list[tuple[str, str]]:
+    return [*brief.charts, *([brief.map] if brief.map else [])]
+
+
+def _figures_html(brief: Brief) -> str:
+    figures = "".join(f"<figure style='display:inline-block;margin:0 8pt 6pt 0'>{svg}"
+                      f"<figcaption><small>{html.escape(caption)}</small></figcaption>"
+                      "</figure>" for caption, svg in _figures(brief))
+    return f"<h2>Trends, forecasts and one map</h2><div>{figures}</div>" if figures else ""
+
+
+def _figures_typst(brief: Brief) -> str:
+    cells = [f"[#image(bytes({_t(svg)[1:]}), format: \"svg\", width: 100%)\n"
+             f"#text(size: 6.5pt)[{_t(caption)}]]" for caption, svg in _figures(brief)]
+    if not cells:
+        return ""
+    return ("#text(size: 10pt, weight: \"bold\")[Trends, forecasts and one map]\n"
+            f"#grid(columns: (1fr, 1fr, 1fr, 1fr), gutter: 6pt, {', '.join(cells)})\n")
 
 
 def _t(text: str) -> str:
@@ -145,6 +167,7 @@ Data as of {_t(brief.as_of)}
 #text(size: 6.5pt, fill: luma(80))[{_t("Status is the forecast's probability of meeting the "
                                         "target: " + THRESHOLDS_TEXT + ".")}]
 
+{_figures_typst(brief)}
 #text(size: 10pt, weight: "bold")[What changed since the last period]
 {changes}
 #text(size: 6.5pt, fill: luma(80))[{_t("Sources: " + brief.sources)}]
@@ -174,11 +197,39 @@ def officials_brief(con: Any, registry: Any, *, role: Any, today: str) -> Brief:
               if provenance.simulated else []) + (
         ["Includes MODELLED data (estimates, not counts)"] if provenance.modelled else [])
     as_of = provenance.data_as_of.strftime("%d %b %Y") if provenance.data_as_of else "unknown"
-    return brief_of(officials_scorecard(con, registry, role=role),
-                    what_changed(con, registry, role=role),
-                    title=f"Observatory brief for officials, {today}", as_of=as_of,
-                    sources="; ".join(f"{s.source_id} ({s.licence})"
-                                      for s in provenance.sources), badges=badges)
+    scorecard = officials_scorecard(con, registry, role=role)
+    brief = brief_of(scorecard, what_changed(con, registry, role=role),
+                     title=f"Observatory brief for officials, {today}", as_of=as_of,
+                     sources="; ".join(f"{s.source_id} ({s.licence})"
+                                       for s in provenance.sources), badges=badges)
+    return replace(brief, **_pictures(con, registry, scorecard, role=role))
+
+
+def _pictures(con: Any, registry: Any, scorecard: pl.DataFrame, *, role: Any,
+              charts: int = 3) -> dict[str, Any]:
+    """The trends with their fans of the first `charts` headline indicators that have a
+    forecast, and the district map of the first of them."""
+    from observatory.views.brief_charts import fan_svg, map_svg
+    from observatory.views.trends import district_comparison, district_periods, indicator_trend
+
+    forecast = scorecard.filter(pl.col("model").is_not_null() & pl.col("value").is_not_null())
+    chosen = forecast.head(charts).to_dicts()
+    pictures = []
+    for row in chosen:
+        trend = indicator_trend(con, registry, row["name"], role=role)
+        if svg := fan_svg(trend, unit=row["unit"]):
+            pictures.append((f"{row['label']} ({row['unit_label']}): observed, forecast "
+                             "with 80 % and 95 % intervals, target", svg))
+    found = None
+    for row in chosen:
+        periods = district_periods(con, registry, row["name"], role=role)
+        if periods:
+            _, cells = district_comparison(con, registry, row["name"], role=role,
+                                           period=periods[0])
+            if svg := map_svg(cells):
+                found = (f"{row['label']} by district, {periods[0]}", svg)
+                break
+    return {"charts": tuple(pictures), "map": found}
 
 
 def brief_files(con: Any, registry: Any, *, role: Any, today: str) -> tuple[str, bytes]:

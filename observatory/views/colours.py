@@ -1,4 +1,4 @@
-"""Colour and number formatting for maps: a colour-blind-safe sequential scale (viridis).
+"""Colour classes for maps and charts: viridis quantiles, PuOr centred on zero for changes.
 
 Pure functions, no Streamlit, so they are tested without an app.
 """

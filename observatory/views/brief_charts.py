@@ -1,0 +1,145 @@
+"""The council brief's pictures as SVG: trend with its forecast fan, and one map.
+
+Plain SVG text, drawn from the same views as the pages (observatory/views/trends.py) and
+coloured by the same classes as every map (observatory/views/colours.py), so the HTML
+brief inlines them and Typst embeds them in the PDF without any plotting library or file.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import Counter
+
+import h3
+
+from observatory.formatting import value_to_text
+from observatory.views.colours import (
+    NO_VALUE_RGBA,
+    class_breaks,
+    class_colours,
+    class_of,
+    legend_labels,
+)
+from observatory.views.model import CellMap
+from observatory.views.trends import Trend
+
+FAN = "#31688e"
+TARGET = "#d62728"
+_FONT = "font-family='DejaVu Sans, Helvetica, sans-serif'"
+
+
+def _points(pairs: list[tuple[float, float]]) -> str:
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in pairs)
+
+
+def _text(x: float, y: float, text: str, *, size: float = 8, anchor: str = "start",
+          fill: str = "#333") -> str:
+    return (f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' "
+            f"fill='{fill}' {_FONT}>{html.escape(text)}</text>")
+
+
+def fan_svg(trend: Trend, *, unit: str, width: int = 250, height: int = 130) -> str:
+    """History (dots and line), forecast mean (dashed) with 80 % and 95 % fans, and the
+    target as a dashed red line, with the first and last period and the value range
+    (numbers by the formatting rule of `unit`, the indicator's unit code)."""
+    history = list(zip(trend.history["period"].to_list(), trend.history["value"].to_list(),
+                       strict=True))
+    history = [(p, v) for p, v in history if v is not None]
+    forecast = trend.forecast.to_dicts()
+    if len(history) < 2:
+        return ""
+    periods = [p for p, _ in history] + [str(r["period"]) for r in forecast]
+    target = trend.status.get("target_value")
+    floor = 0.0 if min(v for _, v in history) >= 0 else None
+    values = [v for _, v in history] + [b for r in forecast for b in (r["lo95"], r["hi95"])
+                                        if b is not None]
+    values += [float(target)] if isinstance(target, int | float) else []  # type: ignore[list-item]
+    low, high = min(values), max(values)
+    low = max(low, floor) if floor is not None else low
+    span = (high - low) or 1.0
+    left, right, top, bottom = 34, 6, 6, 16
+
+    def x(i: int) -> float:
+        return left + i / max(len(periods) - 1, 1) * (width - left - right)
+
+    def y(v: float) -> float:
+        v = max(v, floor) if floor is not None else v
+        return top + (high - v) / span * (height - top - bottom)
+
+    parts = []
+    start = len(history) - 1
+    if forecast:
+        for level, alpha in ((95, 0.15), (80, 0.3)):
+            upper = [(x(start), y(history[-1][1]))] + [
+                (x(start + 1 + k), y(r[f"hi{level}"])) for k, r in enumerate(forecast)]
+            lower = [(x(start + 1 + k), y(r[f"lo{level}"])) for k, r in enumerate(forecast)]
+            lower = lower[::-1] + [(x(start), y(history[-1][1]))]
+            parts.append(f"<polygon points='{_points(upper + lower)}' fill='{FAN}' "
+                         f"fill-opacity='{alpha}' stroke='none'/>")
+        mean = [(x(start), y(history[-1][1]))] + [
+            (x(start + 1 + k), y(r["mean"])) for k, r in enumerate(forecast)]
+        parts.append(f"<polyline points='{_points(mean)}' fill='none' stroke='{FAN}' "
+                     f"stroke-width='1.4' stroke-dasharray='3,2'/>")
+    if isinstance(target, int | float):
+        ty = y(float(target))
+        parts.append(f"<line x1='{left}' x2='{width - right}' y1='{ty:.1f}' y2='{ty:.1f}' "
+                     f"stroke='{TARGET}' stroke-width='1' stroke-dasharray='4,2'/>")
+        parts.append(_text(width - right, ty - 2, "target", size=7, anchor="end",
+                           fill=TARGET))
+    seen = [(x(i), y(v)) for i, (_, v) in enumerate(history)]
+    parts.append(f"<polyline points='{_points(seen)}' fill='none' stroke='#222' "
+                 "stroke-width='1.4'/>")
+    parts += [f"<circle cx='{px:.1f}' cy='{py:.1f}' r='1.8' fill='#222'/>" for px, py in seen]
+    parts += [_text(left - 3, top + 6, value_to_text(high, unit=unit), size=7, anchor="end"),
+              _text(left - 3, height - bottom, value_to_text(low, unit=unit), size=7, anchor="end"),
+              _text(left, height - 4, periods[0], size=7),
+              _text(width - right, height - 4, periods[-1], size=7, anchor="end")]
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+            f"viewBox='0 0 {width} {height}'>" + "".join(parts) + "</svg>")
+
+
+def _coarse(cells: CellMap, resolution: int) -> list[tuple[str, float | None]]:
+    """Cells at `resolution` with the most common value of their children (a district
+    map's cells all hold their district's value), so the SVG stays small."""
+    groups: dict[str, Counter[float | None]] = {}
+    for hexa, value in cells.cells.select("h3_hex", "value").iter_rows():
+        parent = h3.cell_to_parent(hexa, min(resolution, h3.get_resolution(hexa)))
+        groups.setdefault(parent, Counter())[value] += 1
+    return [(cell, counts.most_common(1)[0][0]) for cell, counts in sorted(groups.items())]
+
+
+def map_svg(cells: CellMap, *, width: int = 250, height: int = 190,
+            resolution: int = 9) -> str:
+    """Hexagons coloured by the maps' classes, with the legend in words under them."""
+    hexes = _coarse(cells, resolution)
+    if not hexes:
+        return ""
+    values = [v for _, v in hexes]
+    breaks = class_breaks(values)
+    colours = class_colours(breaks)
+    rings = {cell: h3.cell_to_boundary(cell) for cell, _ in hexes}
+    lats = [lat for ring in rings.values() for lat, _ in ring]
+    lngs = [lng for ring in rings.values() for _, lng in ring]
+    squeeze = math.cos(math.radians((min(lats) + max(lats)) / 2))
+    map_height = height - 26
+    scale = min(width / ((max(lngs) - min(lngs)) * squeeze or 1),
+                map_height / ((max(lats) - min(lats)) or 1))
+    parts = []
+    for cell, value in hexes:
+        index = class_of(value, breaks)
+        fill = (f"rgb{tuple(colours[index])}" if index is not None
+                else f"rgba{NO_VALUE_RGBA}")
+        ring = [((lng - min(lngs)) * squeeze * scale, (max(lats) - lat) * scale)
+                for lat, lng in rings[cell]]
+        parts.append(f"<polygon points='{_points(ring)}' fill='{fill}' stroke='white' "
+                     "stroke-width='0.3'/>")
+    labels = legend_labels(values, breaks)
+    step = width / max(len(labels), 1)
+    for number, (colour, label) in enumerate(zip(colours, labels, strict=False)):
+        parts.append(f"<rect x='{number * step:.1f}' y='{map_height + 6}' width='8' "
+                     f"height='8' fill='rgb{tuple(colour)}'/>")
+        text = label if label == "–" else f"{label} {cells.unit_label}"
+        parts.append(_text(number * step + 10, map_height + 13, text, size=6.5))
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+            f"viewBox='0 0 {width} {height}'>" + "".join(parts) + "</svg>")
