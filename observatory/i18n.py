@@ -54,7 +54,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "sources": {"en": "Sources", "fr": "Sources"},
     "all_sources": {"en": "Every source in full", "fr": "Toutes les sources en détail"},
     "code": {"en": "The computation, as run", "fr": "Le calcul, tel qu'exécuté"},
-    "english_only": {"en": "", "fr": "(Texte de la définition, en anglais.)"},
     "disclosure_title": {"en": "Privacy protection", "fr": "Protection de la vie privée"},
     "disclosure_rule": {
         "en": "A cell is shown only when its {basis} is at least {k}. Smaller cells are "
@@ -80,9 +79,35 @@ STRINGS: dict[str, dict[str, str]] = {
     "modelled": {"en": "Modelled data: estimates, not counts",
                  "fr": "Données modélisées : des estimations, pas des comptages"},
     "data_as_of": {"en": "Data as of", "fr": "Données au"},
+    "modelled_from": {"en": "Modelled data ({sources}): estimates, not counts",
+                      "fr": "Données modélisées ({sources}) : des estimations, pas des "
+                            "comptages"},
+    "legend_quantiles": {"en": "quantile classes", "fr": "classes par quantiles"},
+    "legend_uniform": {"en": "every cell shown has the same value: nothing varies to map",
+                       "fr": "toutes les mailles affichées ont la même valeur : rien ne "
+                             "varie sur la carte"},
+    "legend_diverging": {"en": "change, centred on zero: orange decreases, purple increases",
+                         "fr": "évolution, centrée sur zéro : orange en baisse, violet en "
+                               "hausse"},
+    "legend_missing": {"en": "no value", "fr": "pas de valeur"},
+    "legend_no_change": {"en": "no change", "fr": "pas de changement"},
+    "cells_withheld": {"en": "{n} cells withheld by disclosure control: they rest on fewer "
+                             "than {k} people or objects.",
+                       "fr": "{n} mailles masquées par le contrôle de divulgation : elles "
+                             "reposent sur moins de {k} personnes ou objets."},
+    "no_cells": {"en": "No cells to show for {title} at resolution {resolution}.",
+                 "fr": "Aucune maille à afficher pour {title} à la résolution {resolution}."},
     "unit": {"en": "Unit", "fr": "Unité"},
     "no_indicator": {"en": "No public indicator has results yet.",
                      "fr": "Aucun indicateur public n'a encore de résultat."},
+}
+
+# Units as people read them (observatory/registry/spec.py UNIT_LABELS, and the datasets'
+# own), in French.
+UNITS_FR = {
+    "per 1,000 residents": "pour 1 000 habitants", "per km²": "par km²", "count": "nombre",
+    "residents": "habitants", "index": "indice", "hours": "heures", "days": "jours",
+    "rows": "lignes", "points of interest": "points d'intérêt",
 }
 
 THEMES = {
@@ -142,6 +167,11 @@ def format_number(value: float | None, language: str) -> str:
     return text
 
 
+def unit_name(unit_label: str, language: str) -> str:
+    """A unit as people read it in `language` (`per 1,000 residents`, `pour 1 000 habitants`)."""
+    return UNITS_FR.get(unit_label, unit_label) if language_of(language) == "fr" else unit_label
+
+
 def with_unit(value: float | None, unit_label: str, language: str) -> str:
     """A number and its unit (`42 %` in French, `42%` in English)."""
     number = format_number(value, language)
@@ -149,7 +179,7 @@ def with_unit(value: float | None, unit_label: str, language: str) -> str:
         return number
     if unit_label == "%":
         return f"{number}\u202f%" if language_of(language) == "fr" else f"{number}%"
-    return f"{number} {unit_label}"
+    return f"{number} {unit_name(unit_label, language)}"
 
 
 def plain_summary(summary: IndicatorSummary, *, label: str, language: str) -> str:

@@ -130,3 +130,23 @@ def test_numbers_and_languages() -> None:
     assert format_number(12345.6, "fr") == "12\u202f346"
     assert format_number(2.5, "fr") == "2,5"
     assert language_of("FR-ca") == "fr" and language_of("de") == "en"
+
+
+def test_french_portal_has_french_description_method_legend_and_badges(
+        ui_store: Path, app_script: Path, store) -> None:
+    """Descriptions, methods, legends and badges in French (issue 15): the definition's
+    French text, no English legend or badge words."""
+    _, registry = store
+    at = AppTest.from_file(str(app_script), default_timeout=30)
+    at.query_params["lang"] = "fr"
+    at.run()
+    assert not at.exception
+    name = at.selectbox(key="public_portal_indicator").value
+    spec = registry.get(name).spec
+    text = " ".join(_text(at).split())
+    assert " ".join(spec.description_in("fr").split()) in text
+    assert " ".join(spec.method.standard_in("fr").split())[:60] in text
+    assert "classes par quantiles" in text or "rien ne varie" in text
+    assert "Données modélisées" in text  # the badge (st.badge renders as markdown)
+    for english in ("quantile classes", "no value", "Modelled data", "cells withheld"):
+        assert english not in text, english

@@ -19,6 +19,7 @@ from observatory.i18n import (
     status_name,
     t,
     theme_name,
+    unit_name,
     with_unit,
 )
 from observatory.publish import MEDIA_TYPES, open_data_files
@@ -136,12 +137,13 @@ def headline(row: dict[str, object], language: str) -> None:
         st.markdown(f"<p style='font-size:2rem;line-height:1.15;margin:0'>{value}</p>",
                     unsafe_allow_html=True)
         st.caption(str(row["summary"]))
+        st.markdown(str(row["description"]))
 
 
 def map_block(pmap: views.IndicatorMap, language: str) -> None:
     """The map (merged areas drawn with their value), the disclosure note, the table."""
     st.header(t("map", language))
-    widgets.h3_map(pmap.drawn)
+    widgets.h3_map(pmap.drawn, language=language)
     basis = t(f"basis_{pmap.count_basis}", language)
     with st.container(border=True):
         st.markdown(f"**{t('disclosure_title', language)}.** "
@@ -170,7 +172,8 @@ def trend_block(frame: pl.DataFrame, *, unit_label: str, language: str) -> None:
                            mode="lines", name=t("target_line", language),
                            line={"color": TARGET_COLOUR, "dash": "dash", "width": 2})
     figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                         yaxis_title=unit_label, xaxis_title=t("period", language),
+                         yaxis_title=unit_name(unit_label, language),
+                         xaxis_title=t("period", language),
                          xaxis={"type": "category"}, legend={"orientation": "h"})
     st.plotly_chart(figure, width="stretch", config={"displayModeBar": False})
     widgets.table_behind(frame.with_columns(

@@ -12,7 +12,7 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from observatory.i18n import t
+from observatory.i18n import format_number, t, unit_name
 from observatory.roles import DEFAULT_ROLE, Role, UnknownRoleError, role_from_name
 from observatory.settings import demo_roles_enabled
 from observatory.ui.deck import deck, hexagon_layer
@@ -168,38 +168,39 @@ def _swatch(css_colour: str, label: str) -> str:
             f"</span>{label}")
 
 
-def _legend(cells: CellMap, breaks: Sequence[float]) -> None:
+def _legend(cells: CellMap, breaks: Sequence[float], *, language: str = "en") -> None:
     values = cells.cells["value"].to_list()
     _, colours = _scale(cells)
-    labels = legend_labels(values, breaks, diverging=cells.diverging)
+    labels = legend_labels(values, breaks, diverging=cells.diverging, language=language)
     swatches = [_swatch(f"rgb{tuple(colour)}", label)
                 for colour, label in zip(colours, labels, strict=False)]
     if cells.cells["value"].null_count():
-        swatches.append(_swatch(f"rgba{NO_VALUE_RGBA}", "no value"))
+        swatches.append(_swatch(f"rgba{NO_VALUE_RGBA}", t("legend_missing", language)))
     present = [v for v in values if v is not None]
     # the same value up to float noise (a share summed from parts: 5.999999999999999)
     uniform = bool(present) and max(present) - min(present) <= 1e-9 * max(1.0, *map(abs, present))
-    how = ("every cell shown has the same value: nothing varies to map" if uniform
-           else "change, centred on zero: orange decreases, purple increases"
-           if cells.diverging else "quantile classes")
-    st.markdown(f"<div style='font-size:0.85em'><b>{cells.unit_label}</b> ({how})"
+    how = t("legend_uniform" if uniform else "legend_diverging" if cells.diverging
+            else "legend_quantiles", language)
+    unit = unit_name(cells.unit_label, language)
+    st.markdown(f"<div style='font-size:0.85em'><b>{unit}</b> ({how})"
                 f"{''.join(swatches)}</div>", unsafe_allow_html=True)
 
 
-def h3_map(cells: CellMap, *, height: int = 460, with_streets: bool = True) -> None:
+def h3_map(cells: CellMap, *, height: int = 460, with_streets: bool = True,
+           language: str = "en") -> None:
     """An H3 hexagon map of `cells`, coloured by value (viridis), with a legend."""
-    data_badges(cells.provenance)
+    data_badges(cells.provenance, language=language)
     if cells.cells.is_empty():
-        st.info(f"No cells to show for {cells.title} at resolution {cells.resolution}.")
+        st.info(t("no_cells", language, title=cells.title, resolution=cells.resolution))
         return
     rows, breaks = _coloured(cells)
     chart = deck([hexagon_layer(rows)], cells.cells["h3_hex"].to_list(), height=height,
                  tooltip="<b>{label}</b><br/>cell {h3_hex}", with_streets=with_streets)
     st.pydeck_chart(chart, width="stretch", height=height)
-    _legend(cells, breaks)
+    _legend(cells, breaks, language=language)
     if cells.suppressed:
-        st.caption(f"{cells.suppressed:,} cells withheld by disclosure control: they rest on "
-                   f"fewer than {cells.min_count} people or objects.")
+        st.caption(t("cells_withheld", language, n=format_number(cells.suppressed, language),
+                     k=cells.min_count))
 
 
 def cell_map_block(cells: CellMap, *, height: int = 460, table_label: str | None = None) -> None:
@@ -393,14 +394,13 @@ def _date(value: datetime | None) -> str:
     return value.strftime("%d %b %Y") if value else "unknown"
 
 
-def data_badges(provenance: Provenance) -> None:
+def data_badges(provenance: Provenance, *, language: str = "en") -> None:
     """A prominent badge when any source is modelled or simulated."""
     if provenance.simulated:
-        st.badge("Simulated data: not real observations", icon=":material/science:",
-                 color="red")
+        st.badge(t("simulated", language), icon=":material/science:", color="red")
     if provenance.modelled:
         modelled = ", ".join(s.source_id for s in provenance.sources if s.modelled)
-        st.badge(f"Modelled data ({modelled}): estimates, not counts",
+        st.badge(t("modelled_from", language, sources=modelled),
                  icon=":material/model_training:", color="orange")
 
 

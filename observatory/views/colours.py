@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from observatory.i18n import format_number
+from observatory.i18n import format_number, t
 
 # Viridis (perceptually uniform, colour-blind safe), the 10 stops plotly ships.
 VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
@@ -114,7 +114,7 @@ def class_of(value: float | None, breaks: Sequence[float]) -> int | None:
 
 
 def legend_labels(values: Sequence[float | None], breaks: Sequence[float], *,
-                  diverging: bool = False) -> list[str]:
+                  diverging: bool = False, language: str = "en") -> list[str]:
     """One label per class: the range of the values that fall in it (`–` if none); for a
     diverging scale, signed, and its middle class reads "no change"."""
     members: dict[int, list[float]] = {}
@@ -125,14 +125,15 @@ def legend_labels(values: Sequence[float | None], breaks: Sequence[float], *,
     ranges = [(min(found), max(found)) if (found := members.get(index)) else None
               for index in range(max(len(breaks) - 1, 1))]
     for digits in (None, 3, 4, 5, 6):  # more digits until the classes read apart
-        labels = [_range_label(bounds, digits=digits) for bounds in ranges]
+        labels = [_range_label(bounds, digits=digits, language=language)
+                  for bounds in ranges]
         shown = [label for label in labels if label != "–"]
         if len(set(shown)) == len(shown):
             break
     if diverging:
         labels = [_signed(label) for label in labels]
         if len(labels) == 7:
-            labels[3] = "no change"
+            labels[3] = t("legend_no_change", language)
     return labels
 
 
@@ -144,11 +145,12 @@ def _signed(label: str) -> str:
     return "–".join(p if p.startswith(("-", "−", "0")) else f"+{p}" for p in parts)
 
 
-def _range_label(bounds: tuple[float, float] | None, *, digits: int | None) -> str:
+def _range_label(bounds: tuple[float, float] | None, *, digits: int | None,
+                 language: str = "en") -> str:
     if bounds is None:
         return "–"
     if digits is None:
-        low, high = format_value(bounds[0]), format_value(bounds[1])
+        low, high = (format_number(bounds[0], language), format_number(bounds[1], language))
     else:
         low, high = f"{bounds[0]:,.{digits}g}", f"{bounds[1]:,.{digits}g}"
     return low if low == high else f"{low}–{high}"

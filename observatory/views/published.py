@@ -84,11 +84,13 @@ def indicator_overview(con: duckdb.DuckDBPyConnection, registry: Registry, *, ro
             "target_by": target.by if target else None,
             "summary": plain_summary(summary, label=spec.label_in(language),
                                      language=language),
+            "description": spec.description_in(language),
         })
     schema = {"name": pl.String, "theme": pl.String, "label": pl.String,
               "headline": pl.Boolean, "period": pl.String,
               "value": pl.Float64, "unit_label": pl.String, "status": pl.String,
-              "target_value": pl.Float64, "target_by": pl.String, "summary": pl.String}
+              "target_value": pl.Float64, "target_by": pl.String, "summary": pl.String,
+              "description": pl.String}
     return (pl.DataFrame(rows, schema=schema)
             .sort("theme", pl.col("headline").not_(), "label"))
 
