@@ -147,3 +147,19 @@ def test_overview_tiles_one_per_headline_indicator_and_no_none(ui_store: Path,
     buttons[-1].click().run()
     assert not at.exception
     assert at.selectbox(key="officials_overview_indicator").value == buttons[-1].key[5:]
+
+
+def test_a_year_under_way_says_so_and_a_finished_one_does_not(store_registry) -> None:
+    """The living demo's current year is partial: tiles, the brief and "what changed" label
+    it "2026 (to 30 Nov)" rather than read it against a whole year."""
+    from datetime import datetime
+
+    assert trends.period_label("2026", datetime(2026, 11, 30, 23), series=True) == \
+        "2026 (to 30 Nov)"
+    assert trends.period_label("2025", datetime(2026, 11, 30), series=True) == "2025"
+    assert trends.period_label("2024", datetime(2024, 12, 31, 23), series=True) == "2024"
+    assert trends.period_label("2019", datetime(2019, 6, 1), series=False) == "2019"
+    assert trends.period_label("2026-Q3", datetime(2026, 8, 1), series=True) == "2026-Q3"
+    con, registry = store_registry  # built for 2025-01-01: its last year is whole
+    card = trends.officials_scorecard(con, registry, role=Role.OFFICIALS)
+    assert not card["period_label"].drop_nulls().str.contains("to").any()

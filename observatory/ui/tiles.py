@@ -56,7 +56,7 @@ def tile(row: dict[str, Any]) -> None:
         st.markdown(f"**{row['label']}**")
         value = number(row["value"], row) or "no value yet"
         st.markdown(f"<span style='font-size:1.7em;font-weight:600'>{value}</span>"
-                    f" · {row['period'] or 'no period'}", unsafe_allow_html=True)
+                    f" · {row['period_label'] or 'no period'}", unsafe_allow_html=True)
         text, verdict = change_text(row)
         st.markdown(f":{VERDICT_COLOURS[verdict]}[{text}]")
         if svg := sparkline_svg(row["sparkline"] or []):

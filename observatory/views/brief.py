@@ -76,7 +76,8 @@ def brief_of(scorecard: pl.DataFrame, changes: pl.DataFrame, *, title: str, as_o
     """The brief's rows from the officials' scorecard and the what-changed table."""
     headline = [{"label": r["label"],
                  "value": number(r["value"], r) or "no value yet",
-                 "period": r["period"] or "–", "change": change_text(r)[0],
+                 "period": r.get("period_label") or r["period"] or "–",
+                 "change": change_text(r)[0],
                  "target": target_text(r), "status": status_text(r)}
                 for r in scorecard.iter_rows(named=True)]
     changed = [{"label": r["label"], "periods": f"{r['previous_period']} → {r['period']}",

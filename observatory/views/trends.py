@@ -6,7 +6,9 @@ indicator_backtests, indicator_status, district_cells); nothing is fitted here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import duckdb
 import polars as pl
@@ -97,7 +99,10 @@ def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         values, periods = history["value"].to_list(), history["period"].to_list()
         target = chosen_target(list(spec.targets))
         sources = provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label)
+        latest = periods[-1] if periods else None
         rows.append({
+            "period_label": period_label(latest, sources.data_as_of,
+                                         series=len(periods) > 1),
             "name": spec.name, "label": spec.label_in("en"), "unit_label": spec.unit_label,
             "unit": spec.unit, "theme": spec.theme, "modelled": sources.modelled,
             "simulated": sources.simulated,
@@ -115,7 +120,8 @@ def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
         "modelled": pl.Boolean, "simulated": pl.Boolean, "direction": pl.String,
         "period": pl.String, "value": pl.Float64, "previous_period": pl.String,
         "change": pl.Float64, "target_value": pl.Float64, "target_by": pl.String,
-        "target_source": pl.String, "sparkline": pl.List(pl.Float64)})
+        "target_source": pl.String, "sparkline": pl.List(pl.Float64),
+        "period_label": pl.String})
     return (frame.join(status, on="name", how="left").join(models, on="name", how="left")
             .with_columns(pl.col("status").fill_null("no forecast")))
 
@@ -204,12 +210,28 @@ def what_changed(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     rules = [specs[n].unit for n in frame["name"].to_list()]
     verdicts = [_verdict(specs[n].direction, c) for n, c in
                 zip(frame["name"].to_list(), frame["change"].to_list(), strict=True)]
+    as_of = {n: provenance_for_tables(con, specs[n].inputs, unit_label="").data_as_of
+             for n in frame["name"].to_list()}
+    shown = [period_label(p, as_of[n], series=True)
+             for n, p in zip(frame["name"].to_list(), frame["period"].to_list(), strict=True)]
     return frame.with_columns(pl.Series("label", labels, dtype=pl.String),
                               pl.Series("unit_label", units, dtype=pl.String),
                               pl.Series("unit", rules, dtype=pl.String),
-                              pl.Series("assessment", verdicts, dtype=pl.String)).select(
+                              pl.Series("assessment", verdicts, dtype=pl.String),
+                              pl.Series("period", shown, dtype=pl.String)).select(
         "label", "previous_period", "period", "previous_value", "value", "change",
         "change_pct", "unit_label", "unit", "assessment", "name")
+
+
+def period_label(period: str | None, as_of: datetime | None, *, series: bool) -> str | None:
+    """A yearly period still under way when the data ends says so: "2026 (to 30 Nov)", so
+    that a part of a year is never read against a whole one. Periods of a single snapshot
+    (no series) and finished years stay as they are."""
+    if period is None or as_of is None or not series or not re.fullmatch(r"\d{4}", period):
+        return period
+    if as_of.year == int(period) and (as_of.month, as_of.day) != (12, 31):
+        return f"{period} (to {as_of.day} {as_of:%b})"
+    return period
 
 
 def _verdict(direction: str, change: float | None) -> str:
