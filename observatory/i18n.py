@@ -82,6 +82,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "modelled_from": {"en": "Modelled data ({sources}): estimates, not counts",
                       "fr": "Données modélisées ({sources}) : des estimations, pas des "
                             "comptages"},
+    "rows": {"en": "{n} rows", "fr": "{n} lignes"},
+    "resolution_option": {"en": "res {r} · ~{edge} edge", "fr": "rés. {r} · côté ~{edge}"},
+    "resolution_help": {"en": "H3 resolution: higher is finer. Maps are capped at 20,000 "
+                              "cells.",
+                        "fr": "Résolution H3 : plus elle est élevée, plus les mailles sont "
+                              "fines. Les cartes comptent au plus 20 000 mailles."},
     "legend_quantiles": {"en": "quantile classes", "fr": "classes par quantiles"},
     "legend_uniform": {"en": "every cell shown has the same value: nothing varies to map",
                        "fr": "toutes les mailles affichées ont la même valeur : rien ne "

@@ -104,7 +104,8 @@ def period_and_resolution(name: str, language: str, *, key: str) -> tuple[str | 
     with right:
         resolution = widgets.resolution_picker(resolutions(name, period=period),
                                                key=f"{key}_resolution",
-                                               label=t("cell_size", language))
+                                               label=t("cell_size", language),
+                                               language=language)
     return period, resolution
 
 
@@ -154,7 +155,7 @@ def map_block(pmap: views.IndicatorMap, language: str) -> None:
                      merged=pmap.merged_areas, small=withheld["below_min_count"],
                      complementary=withheld["complementary"], empty=withheld["empty"],
                      k=pmap.min_count))
-    widgets.table_behind(pmap.table, label=t("table_behind_map", language))
+    widgets.table_behind(pmap.table, label=t("table_behind_map", language), language=language)
     footer(pmap.drawn.provenance, period=pmap.period, language=language)
 
 
@@ -178,7 +179,7 @@ def trend_block(frame: pl.DataFrame, *, unit_label: str, language: str) -> None:
     st.plotly_chart(figure, width="stretch", config={"displayModeBar": False})
     widgets.table_behind(frame.with_columns(
         pl.Series("status", _statuses(frame["status"], language), dtype=pl.String)),
-        label=t("table_behind_trend", language))
+        label=t("table_behind_trend", language), language=language)
 
 
 def downloads_block(name: str, *, resolution: int, language: str) -> None:

@@ -95,15 +95,16 @@ def period_picker(periods: Sequence[str], *, key: str, label: str = "Period") ->
 
 
 def resolution_picker(resolutions: Sequence[int], *, key: str, coarser_by: int = 0,
-                      label: str = "Cell size") -> int | None:
+                      label: str = "Cell size", language: str = "en") -> int | None:
     """Choose an H3 resolution among those offered: the finest, less `coarser_by` levels."""
     if not resolutions:
         return None
     options = sorted(resolutions)
     return st.radio(label, options=options, key=key, horizontal=True,
                     index=max(len(options) - 1 - coarser_by, 0),
-                    format_func=lambda r: f"res {r} · ~{EDGE_LENGTH.get(r, '?')} edge",
-                    help="H3 resolution: higher is finer. Maps are capped at 20,000 cells.")
+                    format_func=lambda r: t("resolution_option", language, r=r,
+                                            edge=EDGE_LENGTH.get(r, "?")),
+                    help=t("resolution_help", language))
 
 
 def indicator_picker(catalogue: pl.DataFrame, *, key: str,
@@ -283,9 +284,10 @@ def readable(frame: pl.DataFrame, *, missing: str = "–") -> pl.DataFrame:
 
 
 def table_behind(frame: pl.DataFrame, *, label: str = "Table behind the chart",
-                 expanded: bool = False) -> None:
+                 expanded: bool = False, language: str = "en") -> None:
     """The data a chart shows, in an expander under it, readable (no float noise)."""
-    with st.expander(f"{label} ({frame.height:,} rows)", expanded=expanded):
+    rows = t("rows", language, n=format_number(frame.height, language))
+    with st.expander(f"{label} ({rows})", expanded=expanded):
         st.dataframe(readable(frame).to_arrow(), hide_index=True, width="stretch")
 
 
