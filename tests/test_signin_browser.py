@@ -134,6 +134,7 @@ def _heading(page) -> str:  # type: ignore[no-untyped-def]
 
 def _menu(page) -> set[str]:  # type: ignore[no-untyped-def]
     links = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]')
+    links.first.wait_for(timeout=10_000)  # the sidebar may draw after the page's heading
     # each link reads "<icon name>\n\n<title>": the title is the last line
     return {links.nth(i).inner_text().strip().splitlines()[-1].strip()
             for i in range(links.count())}
