@@ -209,10 +209,29 @@ def _registry(args: argparse.Namespace) -> Registry:
 
 
 def indicators_validate(args: argparse.Namespace) -> int:
-    """Report every problem at once; exit 2 when any exists."""
+    """Report every problem at once, the SQL's included (checked against the store's
+    schema in the sandbox when a store exists); exit 2 when any exists."""
     registry = _registry(args)
+    checked = ""
+    path = store_path(args.store)
+    if path.exists():
+        from observatory.registry.sql_check import check_queries
+        from observatory.sandbox import Sandbox
+        from observatory.snapshots import current_snapshot, store_dir
+
+        snapshot = current_snapshot(path)
+        if snapshot is not None:
+            sandbox = Sandbox(snapshot, lake_root=store_dir(path) / "lake")
+            try:
+                found, waiting = check_queries(sandbox, registry)
+            finally:
+                sandbox.close()
+            for where, problems in found.items():
+                registry.problems.setdefault(where, []).extend(problems)
+            checked = ("; their SQL binds on the store"
+                       + (f" ({waiting} waiting for data not checked)" if waiting else ""))
     registry.raise_if_problems()
-    print(f"{len(registry.specs)} indicators valid in {registry.folder}")
+    print(f"{len(registry.specs)} indicators valid in {registry.folder}{checked}")
     return 0
 
 

@@ -225,10 +225,15 @@ def _sql_list(items: list[str]) -> str:
     return "[" + ", ".join("'" + item.replace("'", "''") + "'" for item in items) + "]"
 
 
-def refresh_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """(Re)create the view of one lake table over exactly the files the snapshot lists."""
+def refresh_view(con: duckdb.DuckDBPyConnection, table: str, *, root: Path | None = None,
+                 temporary: bool = False) -> None:
+    """(Re)create the view of one lake table over exactly the files the snapshot lists;
+    with `root`, over their absolute paths, and as a temporary view with `temporary` (the
+    SQL sandbox, observatory/sandbox.py, reads only absolute paths in its lake)."""
     columns = LAKE_TABLES[table]
     files = paths(con, table)
+    if root is not None:
+        files = [str(root / f) for f in files]
     select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
     if files:
         source = f"read_parquet({_sql_list(files)}, hive_partitioning = false)"
@@ -236,7 +241,8 @@ def refresh_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
     else:
         nulls = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in columns.items())
         body = f"SELECT {nulls} WHERE false"
-    con.execute(f"CREATE OR REPLACE VIEW {table} AS {body}")
+    kind = "TEMP VIEW" if temporary else "VIEW"
+    con.execute(f"CREATE OR REPLACE {kind} {table} AS {body}")
 
 
 def read(con: duckdb.DuckDBPyConnection, table: str, *, source_id: str,

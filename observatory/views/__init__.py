@@ -28,7 +28,7 @@ _EXPORTS = {
     "what_changed": "trends", "forecast_backtests": "trends", "has_trends": "trends",
     "headline_provenance": "trends", "trend_catalogue": "trends",
     "brief_files": "brief", "service_performance_of": "services",
-    "population_method": "walking",
+    "population_method": "walking", "store_schema": "datasets",
     "mappable_tables": "datasets", "poi_counts_by_cell": "datasets",
     "provenance_for_tables": "provenance", "ranked_cells": "indicators",
     "registry_status": "registry_status", "service_performance": "services",

@@ -193,3 +193,12 @@ def street_context(
         JOIN osm_nodes AS b ON b.node_id = s.v
         ORDER BY s.rank, s.u, s.v LIMIT $limit
         """, {"classes": list(STREET_CLASSES), "limit": max_segments})
+
+
+def store_schema(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every table and view of the store with its columns and their types, for the SQL
+    workbench's side panel."""
+    return read_frame(
+        con, "SELECT table_name AS \"table\", string_agg(column_name || ' ' || data_type, "
+        "', ' ORDER BY ordinal_position) AS columns FROM information_schema.columns "
+        "WHERE table_schema = 'main' GROUP BY table_name ORDER BY table_name")
