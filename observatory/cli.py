@@ -90,6 +90,11 @@ def _indicator_commands(sub: argparse._SubParsersAction) -> None:
                    "compute indicators into the store", json_flag=True)
     _indicators_arg(compute)
     compute.add_argument("names", nargs="*", help="indicators to compute (default: all)")
+    lineage = _add(inner, "lineage", commands.indicators_lineage,
+                   "an indicator's inputs back to the sources, forward to alert rules and "
+                   "pages", json_flag=True)
+    _indicators_arg(lineage)
+    lineage.add_argument("name", help="the indicator")
 
 
 def _ingest_commands(sub: argparse._SubParsersAction) -> None:

@@ -235,6 +235,33 @@ def indicators_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def indicators_lineage(args: argparse.Namespace) -> int:
+    """Where one indicator's numbers come from and where they go (JSON with --json)."""
+    from observatory.roles import Role
+    from observatory.store import connect_read
+    from observatory.views.lineage import indicator_lineage
+
+    registry = _registry(args)
+    con = connect_read(_existing_store(args))
+    try:
+        lineage = indicator_lineage(con, registry, args.name, role=Role.ANALYSTS)
+    finally:
+        con.close()
+    if args.json:
+        _json_out(lineage.as_json())
+        return 0
+    print(f"{lineage.indicator} ({lineage.definition})")
+    for table, sources in lineage.inputs.items():
+        named = ", ".join(f"{s.source_id} [{s.licence}, as of {s.data_as_of}"
+                          f"{', simulated' if s.simulated else ''}]" for s in sources)
+        print(f"  input {table} <- {named or 'no recorded source'}")
+    for rule in lineage.alert_rules:
+        print(f"  alert rule {rule}")
+    for page in lineage.pages:
+        print(f"  shown on {page}")
+    return 0
+
+
 def indicators_list(args: argparse.Namespace) -> int:
     """Every indicator with its definition summary and validation status."""
     registry = _registry(args)

@@ -29,6 +29,7 @@ _EXPORTS = {
     "headline_provenance": "trends", "trend_catalogue": "trends",
     "brief_files": "brief", "service_performance_of": "services",
     "population_method": "walking", "store_schema": "datasets",
+    "indicator_lineage": "lineage", "lineage_dot": "lineage", "lineage_graph": "lineage",
     "mappable_tables": "datasets", "poi_counts_by_cell": "datasets",
     "provenance_for_tables": "provenance", "ranked_cells": "indicators",
     "registry_status": "registry_status", "service_performance": "services",

@@ -31,10 +31,10 @@ summary = fetch(views.indicator_summary, name, period=period)
 definition, preview = st.columns(2)
 with definition:
     st.markdown(summary.description)
-    st.caption(f"Definition: `{method.definition_path}`")
-    st.code(method.definition, language="yaml", wrap_lines=True)
     st.caption(f"Query ({method.code_language})")
     st.code(method.code, language=method.code_language, wrap_lines=True)
+    with st.expander(f"Definition: `{method.definition_path}`", icon=":material/code:"):
+        st.code(method.definition, language="yaml", wrap_lines=True)
 with preview:
     widgets.kpi_card(summary)
     if resolution is not None:
@@ -42,3 +42,7 @@ with preview:
                                      resolution=resolution))
     else:
         widgets.provenance_footer(summary.provenance, period=summary.period)
+
+st.subheader("Lineage: sources, inputs, alert rules and pages")
+st.graphviz_chart(fetch(views.lineage_graph, name), width="stretch")
+st.caption(f"As JSON: `observatory indicators lineage {name} --json`.")
