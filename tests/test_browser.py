@@ -35,7 +35,7 @@ HEADINGS = {"overview": "Overview", "compare": "Compare areas", "data-health": "
             "registry": "Indicator registry", "catalogue": "Data catalogue",
             "forecasts": "Forecasts", "alerts": "Alerts", "live": "Live feeds",
             "people": "People and roles", "what-if": "What-if: 15-minute access",
-            "scenarios": "Saved scenarios"}
+            "scenarios": "Saved scenarios", "workbench": "SQL workbench"}
 
 
 @pytest.fixture(scope="module")
