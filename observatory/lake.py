@@ -116,9 +116,44 @@ def in_order(frame: pl.DataFrame, keys: list[str]) -> bool:
     return bool(frame.select(ahead.fill_null(True).all()).item())
 
 
+def _epoch(times: pl.Series) -> tuple[np.ndarray, str]:
+    unit = "D" if times.dtype == pl.Date else "us"
+    return (times.cast(pl.Int32) if unit == "D" else times.dt.epoch("us")).to_numpy(), unit
+
+
+def _month_blocks(times: pl.Series) -> list[tuple[int, int, int]] | None:
+    """The (month, start, stop) rows of each month when the months already come in order
+    (as the connector writes its readings), found by a binary search per month and checked
+    with one min and one max per month; None when they do not."""
+    epoch, unit = _epoch(times)
+    first = np.datetime64(int(epoch[0]), unit).astype("datetime64[M]")
+    last = np.datetime64(int(epoch[-1]), unit).astype("datetime64[M]")
+    if last < first:
+        return None
+    starts = np.arange(first, last + 2).astype(f"datetime64[{unit}]").astype(np.int64)
+    blocks, start = [], 0
+    for index in range(len(starts) - 1):
+        low, high = start, len(epoch)  # the first row of a later month: epoch >= next start
+        while low < high:
+            middle = (low + high) // 2
+            if epoch[middle] >= starts[index + 1]:
+                high = middle
+            else:
+                low = middle + 1
+        if low > start:
+            part = epoch[start:low]
+            if part.min() < starts[index] or part.max() >= starts[index + 1]:
+                return None
+            blocks.append((int(first.astype(np.int64)) + index, start, low))
+        start = low
+    return blocks if start == len(epoch) else None
+
+
 def _by_month(frame: pl.DataFrame, column: str) -> tuple[pl.DataFrame, list[tuple[int, int, int]]]:
     """`frame` with its months contiguous (reordered only if they are not) and the
     (month, start, stop) rows of each month."""
+    if (blocks := _month_blocks(frame[column])) is not None:
+        return frame, blocks
     months = month_numbers(frame[column])
     if (np.diff(months) < 0).any():
         relative = months - months.min()

@@ -92,3 +92,25 @@ def test_hourly_runs_equal_hourly_groups(rows: list[tuple[int, int]],
     assert ordered.drop("mean").equals(groups.drop("mean"))
     assert ((ordered["mean"] - groups["mean"]).abs() < 1e-12).all()
     assert runs.equals(runs.sort(_month("hour"), "series_id", "hour"))  # in lake order
+
+
+@settings(max_examples=200, deadline=None)
+@given(readings, st.sampled_from(["lake", "time", "file"]))
+def test_month_blocks_equal_a_plain_recomputation(rows: list[tuple[int, int]],
+                                                   order: str) -> None:
+    """`lake._by_month` finds each month's rows by binary search when months come in order
+    and falls back to sorting when they do not: either way the same blocks as month
+    numbers computed row by row after a stable sort, and the rows of each block intact."""
+    frame = _frame(rows, time_sorted=order != "file")
+    if order == "lake":
+        frame = in_lake_order(frame)
+    ordered, blocks = lake._by_month(frame, "time")
+    expected = frame.with_columns(_month().alias("_m")).sort("_m", maintain_order=True)
+    assert ordered.equals(expected.drop("_m"))
+    months = expected["_m"].to_list()
+    cuts = [i for i in range(1, len(months)) if months[i] != months[i - 1]]
+    starts, stops = [0, *cuts], [*cuts, len(months)]
+    assert [(start, stop) for _, start, stop in blocks] == list(zip(starts, stops, strict=True))
+    assert [lake.month_label(number) for number, _, _ in blocks] == [
+        f"{(months[start] - 1) // 12:04d}-{(months[start] - 1) % 12 + 1:02d}"
+        for start in starts]
