@@ -92,11 +92,15 @@ def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
+def _epoch(times: pl.Series) -> tuple[np.ndarray, str]:
+    unit = "D" if times.dtype == pl.Date else "us"
+    return (times.cast(pl.Int32) if unit == "D" else times.dt.epoch("us")).to_numpy(), unit
+
+
 def month_numbers(times: pl.Series) -> np.ndarray:
     """Each value's UTC month as months since January 1970, found by a binary search over
     the starts of the months the values span (far cheaper than civil dates per row)."""
-    unit = "D" if times.dtype == pl.Date else "us"
-    epoch = (times.cast(pl.Int32) if unit == "D" else times.dt.epoch("us")).to_numpy()
+    epoch, unit = _epoch(times)
     first = np.datetime64(int(epoch.min()), unit).astype("datetime64[M]")
     last = np.datetime64(int(epoch.max()), unit).astype("datetime64[M]")
     starts = np.arange(first, last + 1).astype(f"datetime64[{unit}]").astype(np.int64)
@@ -114,11 +118,6 @@ def in_order(frame: pl.DataFrame, keys: list[str]) -> bool:
     first, second = (pl.col(key) for key in keys)
     ahead = (first > first.shift(1)) | ((first == first.shift(1)) & (second >= second.shift(1)))
     return bool(frame.select(ahead.fill_null(True).all()).item())
-
-
-def _epoch(times: pl.Series) -> tuple[np.ndarray, str]:
-    unit = "D" if times.dtype == pl.Date else "us"
-    return (times.cast(pl.Int32) if unit == "D" else times.dt.epoch("us")).to_numpy(), unit
 
 
 def _month_blocks(times: pl.Series) -> list[tuple[int, int, int]] | None:
