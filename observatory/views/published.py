@@ -68,6 +68,7 @@ def indicator_overview(con: duckdb.DuckDBPyConnection, registry: Registry, *, ro
                        language: str = "en") -> pl.DataFrame:
     """Indicators `role` may see that have results, by theme: label, whole-area value,
     target and a plain-language summary (disclosure-controlled for the public)."""
+    varied = _varied_maps(con)
     rows = []
     for loaded in visible_specs(registry, role=role):
         spec = loaded.spec
@@ -85,14 +86,26 @@ def indicator_overview(con: duckdb.DuckDBPyConnection, registry: Registry, *, ro
             "summary": plain_summary(summary, label=spec.label_in(language),
                                      language=language),
             "description": spec.description_in(language),
+            "map_varies": spec.name in varied,
         })
     schema = {"name": pl.String, "theme": pl.String, "label": pl.String,
               "headline": pl.Boolean, "period": pl.String,
               "value": pl.Float64, "unit_label": pl.String, "status": pl.String,
               "target_value": pl.Float64, "target_by": pl.String, "summary": pl.String,
-              "description": pl.String}
+              "description": pl.String, "map_varies": pl.Boolean}
+    # headline first, and among them those whose map shows differences: a theme opens on a
+    # map that says something (a map where every cell holds one value says so in words)
     return (pl.DataFrame(rows, schema=schema)
-            .sort("theme", pl.col("headline").not_(), "label"))
+            .sort("theme", pl.col("headline").not_(), pl.col("map_varies").not_(), "label"))
+
+
+def _varied_maps(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Indicators whose finest cells hold more than one value in their newest period."""
+    return {row[0] for row in con.execute("""
+        SELECT indicator FROM indicator_results r
+        WHERE resolution = 10 AND period = (SELECT max(period) FROM indicator_results
+                                            WHERE indicator = r.indicator)
+        GROUP BY indicator HAVING count(DISTINCT round(value, 9)) > 1""").fetchall()}
 
 
 def whole_area_trend(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
