@@ -9,14 +9,15 @@ def _legend_app(values: list[float]) -> str:
     def app(values: list[float]) -> None:
         import polars as pl
 
-        from observatory.ui.widgets import _coloured, _legend
+        from observatory.ui.widgets import _legend
         from observatory.views import CellMap, Provenance
+        from observatory.views.colours import scale_of
 
         cells = CellMap(title="t", unit_label="index", resolution=10,
                         provenance=Provenance(unit_label="index", sources=()),
                         cells=pl.DataFrame({"h3_hex": ["8a1126d8a1a7fff"] * len(values),
                                             "value": values}))
-        _legend(cells, _coloured(cells)[1])
+        _legend(cells, scale_of(values))
 
     at = AppTest.from_function(app, args=(values,)).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -163,3 +163,22 @@ def test_a_year_under_way_says_so_and_a_finished_one_does_not(store_registry) ->
     con, registry = store_registry  # built for 2025-01-01: its last year is whole
     card = trends.officials_scorecard(con, registry, role=Role.OFFICIALS)
     assert not card["period_label"].drop_nulls().str.contains("to").any()
+
+
+def test_a_brief_map_of_one_value_says_so_in_words() -> None:
+    """A district map where every area holds one value gets a sentence, not a one-colour
+    legend; a varied one gets its classes."""
+    import polars as pl
+
+    from observatory.views.model import CellMap, Provenance
+
+    def cells(values: list[float]) -> CellMap:
+        hexes = ["8a1126d8a1a7fff", "8a1126d8a187fff", "8a1126d8a18ffff"]
+        return CellMap(title="t", unit_label="days", resolution=10,
+                       provenance=Provenance(unit_label="days", sources=()),
+                       cells=pl.DataFrame({"h3_hex": hexes, "value": values}))
+
+    uniform = map_svg(cells([6.0, 6.000000000000001, 6.0]), resolution=10)
+    assert "every area: 6 days" in uniform and "<rect" not in uniform
+    varied = map_svg(cells([4.0, 6.0, 9.0]), resolution=10)
+    assert varied.count("<rect") == 3 and "every area" not in varied

@@ -3,28 +3,26 @@
 pydeck serialises a deck with `json.dumps(..., indent=2)`, which runs Python's pure-Python
 encoder over every row of every layer: for the street layer drawn under each map that was
 one of the largest costs of a page load (`observatory bench load`), and the indentation
-made the payload a third larger. `deck()` builds the same spec with the layers' rows
-encoded compactly by the C encoder, and the streets encoded once per snapshot by Polars.
+made the payload a third larger. `deck()` builds the same spec, compact, with the layers'
+rows encoded by the C encoder and the streets encoded once per snapshot by Polars.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 import h3
-import polars as pl
 import pydeck as pdk
+import streamlit as st
+from pydeck.bindings.json_tools import default_serialize
 
-from observatory.ui.gateway import fetch
+from observatory.ui.gateway import context, fetch
 from observatory.views.datasets import street_context
 
 STREET_COLOUR = [30, 30, 30, 110]
-_encoded: dict[int, tuple[pl.DataFrame, str]] = {}  # id(streets frame) → its JSON
-_encoded_lock = threading.Lock()
 
 
 class _Encoded(str):
@@ -44,12 +42,12 @@ class CompactDeck(pdk.Deck):
             payloads[f'"{token}"'] = (data if isinstance(data, _Encoded)
                                       else json.dumps(data, separators=(",", ":")))
             layer.data = token
-        try:
-            spec = super().to_json()
+        try:  # pydeck's own serialiser, without its indentation
+            spec = json.dumps(self, sort_keys=True, default=default_serialize,
+                              separators=(",", ":"))
         finally:
             for layer, data in zip(self.layers, kept, strict=True):
                 layer.data = data
-        spec = json.dumps(json.loads(spec), separators=(",", ":"))
         for token, payload in payloads.items():
             spec = spec.replace(token, payload, 1)
         return spec
@@ -73,20 +71,17 @@ def view_state(hexes: Sequence[str], *, height: int, width: int = 800) -> pdk.Vi
                          zoom=min(max(math.log2(fit), 2.0), 16.0))
 
 
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _encoded_streets(snapshot: str) -> str:
+    """The snapshot's streets as one JSON array, encoded once per snapshot."""
+    del snapshot  # the cache key: `fetch` reads the same snapshot
+    return fetch(street_context).write_json()
+
+
 def _street_rows() -> _Encoded | None:
-    """The snapshot's streets as encoded rows (encoded once per snapshot)."""
-    streets = fetch(street_context)  # the same frame object until the snapshot changes
-    if streets.is_empty():
-        return None
-    with _encoded_lock:
-        seen = _encoded.get(id(streets))
-        if seen is not None and seen[0] is streets:
-            return _Encoded(seen[1])
-        text = streets.write_json()
-        if len(_encoded) >= 4:
-            _encoded.clear()
-        _encoded[id(streets)] = (streets, text)
-    return _Encoded(text)
+    """The snapshot's streets as encoded rows (None when the store has no streets)."""
+    text = _encoded_streets(context().snapshot)
+    return None if text == "[]" else _Encoded(text)
 
 
 def hexagon_layer(rows: list[dict[str, Any]], *, fill: str = "fill",

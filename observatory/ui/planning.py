@@ -34,15 +34,7 @@ from observatory.scenarios.spec import scenario_from_text
 from observatory.service_categories import CATEGORIES, CATEGORY_LABELS
 from observatory.ui.deck import deck, hexagon_layer
 from observatory.ui.gateway import Context, context, cursor
-from observatory.views.colours import (
-    class_breaks,
-    class_colours,
-    class_of,
-    diverging_breaks,
-    diverging_colours,
-    format_value,
-    legend_labels,
-)
+from observatory.views.colours import class_breaks, format_value, legend_labels, scale_of
 
 SCENARIO_KEY, PICKED_KEY, FLASH_KEY = "planning_scenario", "planning_picked", "planning_flash"
 UNTITLED = "Untitled scenario"
@@ -142,20 +134,16 @@ def _cell_rows(cells: pl.DataFrame, measure: str) -> list[dict[str, object]]:
     """One row per cell to draw: the share within reach coloured by the app's classes
     (observatory/views/colours.py, the same as every other map), and the change's colour."""
     rows = cells.filter(pl.col("measure") == measure)
-    shares = rows["share_after"].to_list()
-    breaks = class_breaks(shares)
-    colours = class_colours(breaks)
-    changes = diverging_breaks(rows["change"].to_list())
-    change_colours = diverging_colours(changes)
+    shares = scale_of(rows["share_after"].to_list())
+    changes = scale_of(rows["change"].to_list(), diverging=True)
+    faint = EFFECT_COLOURS["uncertain"]
     out = []
-    for row, share in zip(rows.iter_rows(named=True), shares, strict=True):
-        index = class_of(share, breaks)
-        moved = class_of(row["change"], changes) if row["effect"] != "uncertain" else None
+    for row in rows.iter_rows(named=True):
+        share, certain = row["share_after"], row["effect"] != "uncertain"
         out.append({"h3_hex": f"{row['h3_cell']:x}", "effect": row["effect"],
-                    "fill": [*colours[index], 200] if index is not None
-                    else EFFECT_COLOURS["uncertain"],
-                    "diff": [*change_colours[moved], 210] if moved is not None
-                    else EFFECT_COLOURS["uncertain"],
+                    "fill": shares.rgba(share) or faint,
+                    "diff": (changes.rgba(row["change"], alpha=210) if certain else None)
+                    or faint,
                     "label": "uncertain" if share is None else
                     f"{format_value(share, unit='%')} within reach"})
     return out

@@ -25,13 +25,10 @@ from observatory.views import (
 )
 from observatory.views.colours import (
     NO_VALUE_RGBA,
-    class_breaks,
-    class_colours,
-    class_of,
-    diverging_breaks,
-    diverging_colours,
+    Scale,
     format_value,
     legend_labels,
+    scale_of,
 )
 
 # Average H3 cell edge length per resolution, for the resolution picker.
@@ -141,26 +138,11 @@ def table_picker(tables: Sequence[str], *, key: str, default: str | None = None)
 
 # -- map ---------------------------------------------------------------------------------
 
-def _scale(cells: CellMap) -> tuple[list[float], list[tuple[int, int, int]]]:
-    """Class bounds and colours: viridis quantiles, or PuOr centred on zero for changes."""
-    values = cells.cells["value"].to_list()
-    if cells.diverging:
-        breaks = diverging_breaks(values)
-        return breaks, diverging_colours(breaks)
-    breaks = class_breaks(values)
-    return breaks, class_colours(breaks)
-
-
-def _coloured(cells: CellMap) -> tuple[list[dict[str, object]], list[float]]:
-    breaks, colours = _scale(cells)
+def _coloured(cells: CellMap, scale: Scale) -> list[dict[str, object]]:
     unit = cells.unit_label
-    rows = []
-    for row in cells.cells.iter_rows(named=True):
-        index = class_of(row["value"], breaks)
-        fill = [*colours[index], 200] if index is not None else list(NO_VALUE_RGBA)
-        rows.append({"h3_hex": row["h3_hex"], "fill": fill,
-                     "label": format_value(row["value"], unit=unit)})
-    return rows, breaks
+    return [{"h3_hex": hexa, "fill": scale.rgba(value) or list(NO_VALUE_RGBA),
+             "label": format_value(value, unit=unit)}
+            for hexa, value in cells.cells.select("h3_hex", "value").iter_rows()]
 
 
 def _swatch(css_colour: str, label: str) -> str:
@@ -169,18 +151,14 @@ def _swatch(css_colour: str, label: str) -> str:
             f"</span>{label}")
 
 
-def _legend(cells: CellMap, breaks: Sequence[float], *, language: str = "en") -> None:
+def _legend(cells: CellMap, scale: Scale, *, language: str = "en") -> None:
     values = cells.cells["value"].to_list()
-    _, colours = _scale(cells)
-    labels = legend_labels(values, breaks, diverging=cells.diverging, language=language)
+    labels = legend_labels(values, scale.breaks, diverging=cells.diverging, language=language)
     swatches = [_swatch(f"rgb{tuple(colour)}", label)
-                for colour, label in zip(colours, labels, strict=False)]
+                for colour, label in zip(scale.colours, labels, strict=False)]
     if cells.cells["value"].null_count():
         swatches.append(_swatch(f"rgba{NO_VALUE_RGBA}", t("legend_missing", language)))
-    present = [v for v in values if v is not None]
-    # the same value up to float noise (a share summed from parts: 5.999999999999999)
-    uniform = bool(present) and max(present) - min(present) <= 1e-9 * max(1.0, *map(abs, present))
-    how = t("legend_uniform" if uniform else "legend_diverging" if cells.diverging
+    how = t("legend_uniform" if scale.uniform else "legend_diverging" if cells.diverging
             else "legend_quantiles", language)
     unit = unit_name(cells.unit_label, language)
     st.markdown(f"<div style='font-size:0.85em'><b>{unit}</b> ({how})"
@@ -194,11 +172,12 @@ def h3_map(cells: CellMap, *, height: int = 460, with_streets: bool = True,
     if cells.cells.is_empty():
         st.info(t("no_cells", language, title=cells.title, resolution=cells.resolution))
         return
-    rows, breaks = _coloured(cells)
+    scale = scale_of(cells.cells["value"].to_list(), diverging=cells.diverging)
+    rows = _coloured(cells, scale)
     chart = deck([hexagon_layer(rows)], cells.cells["h3_hex"].to_list(), height=height,
                  tooltip="<b>{label}</b><br/>cell {h3_hex}", with_streets=with_streets)
     st.pydeck_chart(chart, width="stretch", height=height)
-    _legend(cells, breaks, language=language)
+    _legend(cells, scale, language=language)
     if cells.suppressed:
         st.caption(t("cells_withheld", language, n=format_number(cells.suppressed, language),
                      k=cells.min_count))

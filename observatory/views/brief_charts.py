@@ -14,13 +14,7 @@ from collections import Counter
 import h3
 
 from observatory.formatting import value_to_text
-from observatory.views.colours import (
-    NO_VALUE_RGBA,
-    class_breaks,
-    class_colours,
-    class_of,
-    legend_labels,
-)
+from observatory.views.colours import NO_VALUE_RGBA, legend_labels, scale_of
 from observatory.views.model import CellMap
 from observatory.views.trends import Trend
 
@@ -31,6 +25,11 @@ _FONT = "font-family='DejaVu Sans, Helvetica, sans-serif'"
 
 def _points(pairs: list[tuple[float, float]]) -> str:
     return " ".join(f"{x:.1f},{y:.1f}" for x, y in pairs)
+
+
+def _svg(width: int, height: int, parts: list[str]) -> str:
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+            f"viewBox='0 0 {width} {height}'>" + "".join(parts) + "</svg>")
 
 
 def _text(x: float, y: float, text: str, *, size: float = 8, anchor: str = "start",
@@ -95,8 +94,7 @@ def fan_svg(trend: Trend, *, unit: str, width: int = 250, height: int = 130) -> 
               _text(left - 3, height - bottom, value_to_text(low, unit=unit), size=7, anchor="end"),
               _text(left, height - 4, periods[0], size=7),
               _text(width - right, height - 4, periods[-1], size=7, anchor="end")]
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-            f"viewBox='0 0 {width} {height}'>" + "".join(parts) + "</svg>")
+    return _svg(width, height, parts)
 
 
 def _coarse(cells: CellMap, resolution: int) -> list[tuple[str, float | None]]:
@@ -116,8 +114,7 @@ def map_svg(cells: CellMap, *, width: int = 250, height: int = 190,
     if not hexes:
         return ""
     values = [v for _, v in hexes]
-    breaks = class_breaks(values)
-    colours = class_colours(breaks)
+    classes = scale_of(values)
     rings = {cell: h3.cell_to_boundary(cell) for cell, _ in hexes}
     lats = [lat for ring in rings.values() for lat, _ in ring]
     lngs = [lng for ring in rings.values() for _, lng in ring]
@@ -127,19 +124,21 @@ def map_svg(cells: CellMap, *, width: int = 250, height: int = 190,
                 map_height / ((max(lats) - min(lats)) or 1))
     parts = []
     for cell, value in hexes:
-        index = class_of(value, breaks)
-        fill = (f"rgb{tuple(colours[index])}" if index is not None
-                else f"rgba{NO_VALUE_RGBA}")
+        rgba = classes.rgba(value)
+        fill = f"rgb{tuple(rgba[:3])}" if rgba else f"rgba{NO_VALUE_RGBA}"
         ring = [((lng - min(lngs)) * squeeze * scale, (max(lats) - lat) * scale)
                 for lat, lng in rings[cell]]
         parts.append(f"<polygon points='{_points(ring)}' fill='{fill}' stroke='white' "
                      "stroke-width='0.3'/>")
-    labels = legend_labels(values, breaks)
+    if classes.uniform:  # one value everywhere: said in words, not as a one-class legend
+        text = f"every area: {legend_labels(values, classes.breaks)[0]} {cells.unit_label}"
+        parts.append(_text(0, map_height + 13, text, size=6.5))
+        return _svg(width, height, parts)
+    labels = legend_labels(values, classes.breaks)
     step = width / max(len(labels), 1)
-    for number, (colour, label) in enumerate(zip(colours, labels, strict=False)):
+    for number, (colour, label) in enumerate(zip(classes.colours, labels, strict=False)):
         parts.append(f"<rect x='{number * step:.1f}' y='{map_height + 6}' width='8' "
                      f"height='8' fill='rgb{tuple(colour)}'/>")
         text = label if label == "–" else f"{label} {cells.unit_label}"
         parts.append(_text(number * step + 10, map_height + 13, text, size=6.5))
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-            f"viewBox='0 0 {width} {height}'>" + "".join(parts) + "</svg>")
+    return _svg(width, height, parts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from observatory.i18n import format_number, t
 
@@ -94,6 +95,32 @@ def diverging_colours(breaks: Sequence[float]) -> list[tuple[int, int, int]]:
     if len(breaks) < 8:
         return [hex_to_rgb(DIVERGING[3])]
     return [hex_to_rgb(code) for code in DIVERGING]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The classes of one map: bounds, one colour per class, and whether every value is
+    the same up to float noise (then the map says so in words, not as a one-class
+    legend)."""
+
+    breaks: list[float]
+    colours: list[tuple[int, int, int]]
+    uniform: bool
+
+    def rgba(self, value: float | None, *, alpha: int = 200) -> list[int] | None:
+        """The fill of `value` (None when it is missing)."""
+        index = class_of(value, self.breaks)
+        return None if index is None else [*self.colours[index], alpha]
+
+
+def scale_of(values: Sequence[float | None], *, diverging: bool = False) -> Scale:
+    """Viridis quantile classes, or PuOr centred on zero when `values` are changes."""
+    present = {_clean(v) for v in values if v is not None and not math.isnan(v)}
+    if diverging:
+        breaks = diverging_breaks(values)
+        return Scale(breaks, diverging_colours(breaks), len(present) == 1)
+    breaks = class_breaks(values)
+    return Scale(breaks, class_colours(breaks), len(present) == 1)
 
 
 def class_colours(breaks: Sequence[float]) -> list[tuple[int, int, int]]:
