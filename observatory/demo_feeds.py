@@ -206,6 +206,13 @@ def _one_station(rng: np.random.Generator, hours: np.ndarray,
     return {"temperature": temperature.round(1), "pm25": pm25.round(1), "no2": no2.round(1)}
 
 
+def _year_end(end: np.datetime64) -> np.datetime64:
+    """The first 1 January at or after `end` (`end` itself when it is one)."""
+    year = end.astype("datetime64[Y]")
+    start = year.astype(end.dtype)
+    return end if end == start else (year + 1).astype(end.dtype)
+
+
 def sensor_frame(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | None = None,
                  seed: int = SEED) -> pl.DataFrame:
     """Hourly simulated readings (wide: pm25, no2, temperature) at STATIONS places, up to
@@ -214,11 +221,15 @@ def sensor_frame(con: duckdb.DuckDBPyConnection, *, as_of: dt.date | None = None
     rng = np.random.default_rng(seed)
     places = _station_places(con, rng)
     episodes = current_episodes(window.as_of, places["station"].to_list(), seed=seed)
-    hours = np.arange(window.sensors_start, window.end, HOUR)
+    # drawn up to the end of the build date's year and cut at the build date, so that the
+    # history already shown stays the same for every build date of a year
+    drawn = np.arange(window.sensors_start, _year_end(window.end), HOUR)
+    hours = drawn[drawn < window.end]
     frames = []
     for index, place in enumerate(places.iter_rows(named=True)):
-        values = with_episodes(_one_station(rng, hours, canyon=index == 0), hours,
-                               place["station"], episodes)
+        history = {k: v[:hours.size] for k, v in
+                   _one_station(rng, drawn, canyon=index == 0).items()}
+        values = with_episodes(history, hours, place["station"], episodes)
         keep = np.ones(hours.size, dtype=bool)
         if index == 1:  # a 3-day outage
             keep[9000:9072] = False
