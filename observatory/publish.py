@@ -48,11 +48,15 @@ from observatory.roles import Role
 from observatory.settings import indicators_dir
 from observatory.store import connect_read, read_frame
 from observatory.views.disclosure import indicator_disclosure
-from observatory.views.indicators import available_periods, visible_spec, visible_specs
+from observatory.views.indicators import (
+    available_periods,
+    computed_at,
+    visible_spec,
+    visible_specs,
+)
 from observatory.views.published import (
     PUBLIC,
     TABLE_SCHEMA,
-    computed_at,
     indicator_provenance,
     product_licence,
     published_table,

@@ -162,7 +162,7 @@ def test_a_year_under_way_says_so_and_a_finished_one_does_not(store_registry) ->
     assert trends.period_label("2026-Q3", datetime(2026, 8, 1), series=True) == "2026-Q3"
     con, registry = store_registry  # built for 2025-01-01: its last year is whole
     card = trends.officials_scorecard(con, registry, role=Role.OFFICIALS)
-    assert not card["period_label"].drop_nulls().str.contains("to").any()
+    assert card["period_label"].to_list() == card["period"].to_list()
 
 
 def test_a_brief_map_of_one_value_says_so_in_words() -> None:
@@ -182,3 +182,13 @@ def test_a_brief_map_of_one_value_says_so_in_words() -> None:
     assert "every area: 6 days" in uniform and "<rect" not in uniform
     varied = map_svg(cells([4.0, 6.0, 9.0]), resolution=10)
     assert varied.count("<rect") == 3 and "every area" not in varied
+
+
+def test_a_share_changes_by_percentage_points() -> None:
+    from observatory.views.brief import change_text
+
+    row = {"change": 2.5, "previous_period": "2025", "direction": "higher_is_better",
+           "unit": "percent", "unit_label": "%"}
+    assert change_text(row) == ("↑ 2.5 percentage points since 2025 (better)", "better")
+    hours = {**row, "unit": "hours", "unit_label": "hours", "direction": "lower_is_better"}
+    assert change_text(hours) == ("↑ 2.50 hours since 2025 (worse)", "worse")

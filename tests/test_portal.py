@@ -107,6 +107,7 @@ def test_views_refuse_internal_indicators_to_the_portal(store) -> None:
     catalogue = views.indicator_overview(con, registry, role=Role.PUBLIC, language="en")
     assert not set(catalogue["name"].to_list()) & set(INTERNAL)
     for name in INTERNAL:
+        assert registry.get(name).spec.visibility == "internal"  # exists, but internal
         with pytest.raises(UnknownIndicatorError):
             views.visible_spec(registry, name, role=Role.PUBLIC)
         with pytest.raises(UnknownIndicatorError):

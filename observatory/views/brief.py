@@ -34,11 +34,13 @@ def change_text(row: dict[str, Any]) -> tuple[str, str]:
     better = {"higher_is_better": change > 0, "lower_is_better": change < 0}.get(
         row["direction"])
     arrow = "↑" if change > 0 else "↓" if change < 0 else "→"
+    # a share changes by percentage points, not by a percentage of itself
+    amount = (f"{value_to_text(abs(change), unit='percent')} percentage points"
+              if row["unit"] == "percent" else number(abs(change), row))
     if change == 0 or better is None:
-        return f"{arrow} {number(abs(change), row)} since {row['previous_period']}", "neutral"
+        return f"{arrow} {amount} since {row['previous_period']}", "neutral"
     verdict = "better" if better else "worse"
-    return (f"{arrow} {number(abs(change), row)} since {row['previous_period']} ({verdict})",
-            verdict)
+    return f"{arrow} {amount} since {row['previous_period']} ({verdict})", verdict
 
 
 def target_text(row: dict[str, Any]) -> str:
@@ -186,14 +188,9 @@ def brief_pdf(brief: Brief) -> bytes:
 
 def officials_brief(con: Any, registry: Any, *, role: Any, today: str) -> Brief:
     """The brief of the store `con` as officials see it on `today` (a date in words)."""
-    from observatory.views.indicators import visible_specs
-    from observatory.views.provenance import provenance_for_tables
-    from observatory.views.trends import officials_scorecard, what_changed
+    from observatory.views.trends import headline_provenance, officials_scorecard, what_changed
 
-    specs = visible_specs(registry, role=role)
-    chosen = [s for s in specs if s.spec.headline] or specs
-    inputs = sorted({i for s in chosen for i in s.spec.inputs})
-    provenance = provenance_for_tables(con, inputs, unit_label="per indicator")
+    provenance = headline_provenance(con, registry, role=role)
     badges = (["Includes SIMULATED data (demo feeds), not real observations"]
               if provenance.simulated else []) + (
         ["Includes MODELLED data (estimates, not counts)"] if provenance.modelled else [])

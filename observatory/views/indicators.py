@@ -29,7 +29,7 @@ from observatory.views.model import (
     Methodology,
     TargetStatus,
 )
-from observatory.views.provenance import provenance_for_tables
+from observatory.views.provenance import provenance_for_tables, read_sources
 
 _H3_APERTURE = 7
 _COARSEST = 7
@@ -43,6 +43,12 @@ def visible_specs(registry: Registry, *, role: Role) -> list[LoadedSpec]:
     """The valid definitions `role` may see, by theme then label."""
     specs = [s for s in registry.specs.values() if can_see(role, visibility=s.spec.visibility)]
     return sorted(specs, key=lambda s: (s.spec.theme, s.spec.label_in("en").lower()))
+
+
+def headline_specs(registry: Registry, *, role: Role) -> list[LoadedSpec]:
+    """The headline definitions `role` may see (all visible ones if none is marked)."""
+    specs = visible_specs(registry, role=role)
+    return [s for s in specs if s.spec.headline] or specs
 
 
 def visible_spec(registry: Registry, name: str, *, role: Role) -> LoadedSpec:
@@ -218,7 +224,8 @@ def indicator_summary(
 
 
 def summary_of(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role,
-               period: str | None = None) -> IndicatorSummary:
+               period: str | None = None, sources: pl.DataFrame | None = None,
+               ) -> IndicatorSummary:
     """`indicator_summary` of a definition already at hand."""
     spec = loaded.spec
     _check_visible(spec, role=role)
@@ -234,7 +241,8 @@ def summary_of(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role
         name=spec.name, label=spec.label_in("en"), description=spec.description_in("en"),
         theme=spec.theme, period=row["period"] if row else period, value=value,
         unit_label=spec.unit_label, direction=spec.direction,
-        provenance=provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label),
+        provenance=provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label,
+                                         sources=sources),
         target=target_status(value, target, direction=spec.direction) if target else None,
         computed_at=row["computed_at"] if row else None, suppressed=suppressed)
 
@@ -244,11 +252,9 @@ def headline_scorecard(
     period: str | None = None,
 ) -> pl.DataFrame:
     """Headline indicators (all visible ones if none is marked) against their targets."""
-    specs = visible_specs(registry, role=role)
-    chosen = [s for s in specs if s.spec.headline] or specs
-    rows = []
-    for loaded in chosen:
-        summary = summary_of(con, loaded, role=role, period=period)
+    rows, sources = [], read_sources(con)
+    for loaded in headline_specs(registry, role=role):
+        summary = summary_of(con, loaded, role=role, period=period, sources=sources)
         target = summary.target
         rows.append({
             "name": summary.name, "label": summary.label, "theme": summary.theme,
@@ -281,11 +287,12 @@ def indicator_methodology(con: duckdb.DuckDBPyConnection, registry: Registry, na
         aggregation=spec.aggregation, min_count=spec.min_count,
         code_language="sql" if spec.sql else "python", code=code,
         definition=_read_text(loaded.path), definition_path=_relative(loaded.path),
-        computed_at=_computed_at(con, name),
+        computed_at=computed_at(con, name),
         provenance=provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label))
 
 
-def _computed_at(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
+def computed_at(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
+    """When the indicator's stored results were computed."""
     rows = con.execute("SELECT max(computed_at) FROM indicator_results WHERE indicator = $n",
                        {"n": name}).fetchall()
     return rows[0][0] if rows else None

@@ -38,10 +38,12 @@ def source_refs(frame: pl.DataFrame) -> tuple[SourceRef, ...]:
 
 
 def provenance_for_tables(
-    con: duckdb.DuckDBPyConnection, tables: Iterable[str], *, unit_label: str
+    con: duckdb.DuckDBPyConnection, tables: Iterable[str], *, unit_label: str,
+    sources: pl.DataFrame | None = None,
 ) -> Provenance:
-    """The sources that wrote any of `tables` (all sources when none is traced)."""
-    sources = read_sources(con)
+    """The sources that wrote any of `tables` (all sources when none is traced); a loop
+    over indicators passes `sources` (`read_sources`) read once."""
+    sources = read_sources(con) if sources is None else sources
     wanted = set(tables)
     traced = sources.filter(
         pl.col("tables").list.eval(pl.element().is_in(list(wanted))).list.any()

@@ -9,7 +9,6 @@ published file always agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import duckdb
 import polars as pl
@@ -31,7 +30,7 @@ from observatory.views.indicators import (
     visible_specs,
 )
 from observatory.views.model import CellMap, Provenance
-from observatory.views.provenance import provenance_for_tables
+from observatory.views.provenance import provenance_for_tables, read_sources
 
 PUBLIC = Role.PUBLIC
 # Columns of every published table (CSV, Parquet, GeoJSON properties), in this order.
@@ -68,13 +67,13 @@ def indicator_overview(con: duckdb.DuckDBPyConnection, registry: Registry, *, ro
                        language: str = "en") -> pl.DataFrame:
     """Indicators `role` may see that have results, by theme: label, whole-area value,
     target and a plain-language summary (disclosure-controlled for the public)."""
-    varied = _varied_maps(con)
+    varied, sources = _varied_maps(con), read_sources(con)
     rows = []
     for loaded in visible_specs(registry, role=role):
         spec = loaded.spec
         if not available_periods(con, name=spec.name):
             continue
-        summary = summary_of(con, loaded, role=role)
+        summary = summary_of(con, loaded, role=role, sources=sources)
         target = summary.target
         rows.append({
             "name": spec.name, "theme": spec.theme, "label": spec.label_in(language),
@@ -120,9 +119,9 @@ def trend_of(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, role: Role
     """`whole_area_trend` of a definition already at hand."""
     spec = loaded.spec
     target = chosen_target(list(spec.targets))
-    rows = []
+    rows, sources = [], read_sources(con)
     for period in sorted(available_periods(con, name=spec.name)):
-        summary = summary_of(con, loaded, role=role, period=period)
+        summary = summary_of(con, loaded, role=role, period=period, sources=sources)
         if summary.value is None:
             continue
         status = target_status(summary.value, target, direction=spec.direction) if target else None
@@ -177,25 +176,23 @@ def indicator_map(con: duckdb.DuckDBPyConnection, registry: Registry, name: str,
     """One indicator at one resolution as `role` sees it: for the public the published
     table (small cells merged or withheld), for staff every cell."""
     spec = visible_spec(registry, name, role=role).spec
+    label = spec.label_in(language)
+    common = {"name": spec.name, "label": label, "period": period, "resolution": resolution,
+              "min_count": spec.min_count,
+              "count_basis": "denominator" if spec.aggregation == "ratio" else "value"}
     if not role.disclosure_controlled:
         cells = indicator_cells(con, registry, name, role=role, period=period,
                                 resolution=resolution)
-        return IndicatorMap(
-            name=spec.name, label=spec.label_in(language), period=period,
-            resolution=resolution, table=_staff_table(cells, spec), drawn=cells,
-            withheld={}, merged_areas=0, min_count=spec.min_count,
-            count_basis="denominator" if spec.aggregation == "ratio" else "value")
+        return IndicatorMap(**common, table=_staff_table(cells, spec), drawn=cells,
+                            withheld={}, merged_areas=0)
     disclosure = indicator_disclosure(con, spec, period=period)
     table = published_table(disclosure, spec, period=period, resolution=resolution)
-    label = spec.label_in(language)
     drawn = CellMap(title=label, cells=_drawn(table), unit_label=spec.unit_label,
                     resolution=resolution, period=period, min_count=spec.min_count,
                     provenance=indicator_provenance(con, spec))
-    return IndicatorMap(
-        name=spec.name, label=label, period=period, resolution=resolution, table=table,
-        drawn=drawn, withheld=disclosure.withheld_at(resolution),
-        merged_areas=disclosure.merged_at(resolution).height, min_count=spec.min_count,
-        count_basis="denominator" if spec.aggregation == "ratio" else "value")
+    return IndicatorMap(**common, table=table, drawn=drawn,
+                        withheld=disclosure.withheld_at(resolution),
+                        merged_areas=disclosure.merged_at(resolution).height)
 
 
 def _staff_table(cells: CellMap, spec: IndicatorSpec) -> pl.DataFrame:
@@ -211,13 +208,6 @@ def _staff_table(cells: CellMap, spec: IndicatorSpec) -> pl.DataFrame:
 def indicator_provenance(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec) -> Provenance:
     """The sources behind one indicator."""
     return provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label)
-
-
-def computed_at(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
-    """When the indicator's stored results were computed."""
-    rows = con.execute("SELECT max(computed_at) FROM indicator_results WHERE indicator = $n",
-                       {"n": name}).fetchall()
-    return rows[0][0] if rows else None
 
 
 # Licences of published products: the most demanding licence among the sources wins

@@ -18,12 +18,13 @@ from observatory.roles import Role
 from observatory.store import read_frame, table_names
 from observatory.views.indicators import (
     chosen_target,
+    headline_specs,
     indicator_catalogue,
     visible_spec,
     visible_specs,
 )
 from observatory.views.model import CellMap, Provenance
-from observatory.views.provenance import provenance_for_tables
+from observatory.views.provenance import provenance_for_tables, read_sources
 
 TREND_TABLES = ("indicator_series", "indicator_forecasts", "indicator_backtests",
                 "indicator_status")
@@ -56,9 +57,7 @@ def has_trends(con: duckdb.DuckDBPyConnection, registry: Registry | None = None,
 def headline_provenance(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                         role: Role) -> Provenance:
     """The sources behind the headline indicators `role` may see, together."""
-    specs = visible_specs(registry, role=role)
-    chosen = [s for s in specs if s.spec.headline] or specs
-    inputs = sorted({i for s in chosen for i in s.spec.inputs})
+    inputs = sorted({i for s in headline_specs(registry, role=role) for i in s.spec.inputs})
     return provenance_for_tables(con, inputs, unit_label="per indicator (see the table)")
 
 
@@ -81,8 +80,7 @@ def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                         role: Role) -> pl.DataFrame:
     """Headline indicators: latest value, change, target, status, probability, sparkline,
     theme, and whether the data behind each is modelled or simulated."""
-    specs = visible_specs(registry, role=role)
-    chosen = [s for s in specs if s.spec.headline] or specs
+    chosen = headline_specs(registry, role=role)
     names = [s.spec.name for s in chosen]
     series = _rows(con, "SELECT indicator AS name, period, value FROM indicator_series "
                    "WHERE area_kind = 'whole' AND indicator IN $n ORDER BY name, period",
@@ -92,13 +90,14 @@ def officials_scorecard(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                    {"n": names})
     models = _rows(con, "SELECT indicator AS name, model FROM indicator_backtests "
                    "WHERE area_kind = 'whole' AND indicator IN $n", {"n": names})
-    rows = []
+    rows, known = [], read_sources(con)
     for loaded in chosen:
         spec = loaded.spec
         history = series.filter(pl.col("name") == spec.name)
         values, periods = history["value"].to_list(), history["period"].to_list()
         target = chosen_target(list(spec.targets))
-        sources = provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label)
+        sources = provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label,
+                                        sources=known)
         latest = periods[-1] if periods else None
         rows.append({
             "period_label": period_label(latest, sources.data_as_of,
@@ -210,7 +209,9 @@ def what_changed(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     rules = [specs[n].unit for n in frame["name"].to_list()]
     verdicts = [_verdict(specs[n].direction, c) for n, c in
                 zip(frame["name"].to_list(), frame["change"].to_list(), strict=True)]
-    as_of = {n: provenance_for_tables(con, specs[n].inputs, unit_label="").data_as_of
+    known = read_sources(con)
+    as_of = {n: provenance_for_tables(con, specs[n].inputs, unit_label="",
+                                      sources=known).data_as_of
              for n in frame["name"].to_list()}
     shown = [period_label(p, as_of[n], series=True)
              for n, p in zip(frame["name"].to_list(), frame["period"].to_list(), strict=True)]
