@@ -168,9 +168,20 @@ def format_number(value: float | None, language: str) -> str:
     else:
         text = f"{value:,.1f}" if magnitude >= 10 else f"{value:,.2f}"
         text = text.rstrip("0").rstrip(".")
+    return localised(text, language)
+
+
+def localised(text: str, language: str) -> str:
+    """A number written in English (`1,234.5`) as `language` writes it (`1 234,5`)."""
     if language_of(language) == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
+        return text.replace(",", "\u202f").replace(".", ",")
     return text
+
+
+def with_digits(value: float, digits: int, language: str) -> str:
+    """`value` to `digits` significant digits, never in exponent notation."""
+    text = f"{value:,.0f}" if abs(value) >= 10 ** digits else f"{value:,.{digits}g}"
+    return localised(text, language)
 
 
 def unit_name(unit_label: str, language: str) -> str:

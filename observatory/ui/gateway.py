@@ -90,11 +90,11 @@ def _registry_key(folder: Path) -> str:
 def context() -> Context:
     """The current snapshot and registry fingerprint; raises StoreMissingError if no store."""
     store = settings.store_path()
-    snapshot = current_snapshot(store) if store.exists() else None
     if not store.exists():
         raise StoreMissingError(
             f"No store at {store}. Build the demo store with `uv run observatory demo`, "
             f"or point ${settings.STORE_ENV} at an existing store file.")
+    snapshot = current_snapshot(store)
     if snapshot is None:
         raise StoreMissingError(f"The store link {store} points at no snapshot; rebuild it "
                                 "with `uv run observatory demo --rebuild`.")

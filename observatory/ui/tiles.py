@@ -18,32 +18,12 @@ import streamlit as st
 from observatory.targets import THRESHOLDS_TEXT
 from observatory.ui.widgets import table_behind, theme_label
 from observatory.views.brief import change_text, number, status_text, target_text
+from observatory.views.brief_charts import sparkline_svg
 
 STATUS_COLOURS = {"on track": "green", "at risk": "orange", "off track": "red",
                   "no target": "gray", "no forecast": "gray"}
 VERDICT_COLOURS = {"better": "green", "worse": "red", "neutral": "gray"}
-SPARK_COLOUR = "#31688e"  # the app's primary colour (viridis blue)
 OPEN_KEY = "officials_overview_indicator"  # the picker of the trend below the tiles
-
-
-def sparkline_svg(values: list[float | None], *, width: int = 220, height: int = 44) -> str:
-    """The series as a small inline SVG line with dots, without axes (the trend below has
-    the full chart). A few hundred bytes of markup: a plotly figure per tile cost more
-    server time than the rest of the tile."""
-    points = [(i, v) for i, v in enumerate(values) if v is not None]
-    if len(points) < 2:
-        return ""
-    low, high = min(v for _, v in points), max(v for _, v in points)
-    span, last = (high - low) or 1.0, max(len(values) - 1, 1)
-    pad = 4
-    xy = [(pad + i / last * (width - 2 * pad),
-           height - pad - (v - low) / span * (height - 2 * pad)) for i, v in points]
-    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-    dots = "".join(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='2.2'/>" for x, y in xy)
-    return (f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
-            f"role='img' aria-label='trend of the series'>"
-            f"<polyline points='{line}' fill='none' stroke='{SPARK_COLOUR}' stroke-width='2'/>"
-            f"<g fill='{SPARK_COLOUR}'>{dots}</g></svg>")
 
 
 def _open(name: str) -> None:

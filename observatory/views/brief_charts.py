@@ -14,11 +14,11 @@ from collections import Counter
 import h3
 
 from observatory.formatting import value_to_text
-from observatory.views.colours import NO_VALUE_RGBA, legend_labels, scale_of
+from observatory.views.colours import NO_VALUE_RGBA, VIRIDIS, legend_labels, scale_of
 from observatory.views.model import CellMap
 from observatory.views.trends import Trend
 
-FAN = "#31688e"
+FAN = VIRIDIS[3]  # the app's primary colour
 TARGET = "#d62728"
 _FONT = "font-family='DejaVu Sans, Helvetica, sans-serif'"
 
@@ -97,6 +97,22 @@ def fan_svg(trend: Trend, *, unit: str, width: int = 250, height: int = 130) -> 
     return _svg(width, height, parts)
 
 
+def sparkline_svg(values: list[float | None], *, width: int = 220, height: int = 44) -> str:
+    """A tile's series as a small line with dots, without axes (the trend below the tiles
+    has the full chart): a few hundred bytes, where a plotly figure per tile cost more
+    server time than the rest of the tile."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return ""
+    low, high = min(v for _, v in points), max(v for _, v in points)
+    span, last, pad = (high - low) or 1.0, max(len(values) - 1, 1), 4
+    xy = [(pad + i / last * (width - 2 * pad),
+           height - pad - (v - low) / span * (height - 2 * pad)) for i, v in points]
+    dots = "".join(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='2.2'/>" for x, y in xy)
+    return _svg(width, height, [f"<polyline points='{_points(xy)}' fill='none' "
+                                f"stroke='{FAN}' stroke-width='2'/><g fill='{FAN}'>{dots}</g>"])
+
+
 def _coarse(cells: CellMap, resolution: int) -> list[tuple[str, float | None]]:
     """Cells at `resolution` with the most common value of their children (a district
     map's cells all hold their district's value), so the SVG stays small."""
@@ -111,9 +127,9 @@ def map_svg(cells: CellMap, *, width: int = 250, height: int = 190,
             resolution: int = 9) -> str:
     """Hexagons coloured by the maps' classes, with the legend in words under them."""
     hexes = _coarse(cells, resolution)
-    if not hexes:
-        return ""
     values = [v for _, v in hexes]
+    if all(v is None for v in values):  # nothing to map
+        return ""
     classes = scale_of(values)
     rings = {cell: h3.cell_to_boundary(cell) for cell, _ in hexes}
     lats = [lat for ring in rings.values() for lat, _ in ring]
@@ -135,10 +151,14 @@ def map_svg(cells: CellMap, *, width: int = 250, height: int = 190,
         parts.append(_text(0, map_height + 13, text, size=6.5))
         return _svg(width, height, parts)
     labels = legend_labels(values, classes.breaks)
-    step = width / max(len(labels), 1)
-    for number, (colour, label) in enumerate(zip(classes.colours, labels, strict=False)):
+    swatches = [(f"rgb{tuple(c)}", label) for c, label in zip(classes.colours, labels,
+                                                               strict=False)]
+    if None in values:
+        swatches.append((f"rgba{NO_VALUE_RGBA}", "no value"))
+    step = width / max(len(swatches), 1)
+    for number, (colour, label) in enumerate(swatches):
         parts.append(f"<rect x='{number * step:.1f}' y='{map_height + 6}' width='8' "
-                     f"height='8' fill='rgb{tuple(colour)}'/>")
-        text = label if label == "–" else f"{label} {cells.unit_label}"
+                     f"height='8' fill='{colour}'/>")
+        text = label if label in ("–", "no value") else f"{label} {cells.unit_label}"
         parts.append(_text(number * step + 10, map_height + 13, text, size=6.5))
     return _svg(width, height, parts)

@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from observatory.i18n import format_number, t
+from observatory.i18n import format_number, t, with_digits
 
 # Viridis (perceptually uniform, colour-blind safe), the 10 stops plotly ships.
 VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
@@ -179,7 +179,8 @@ def _range_label(bounds: tuple[float, float] | None, *, digits: int | None,
     if digits is None:
         low, high = (format_number(bounds[0], language), format_number(bounds[1], language))
     else:
-        low, high = f"{bounds[0]:,.{digits}g}", f"{bounds[1]:,.{digits}g}"
+        low, high = (with_digits(bounds[0], digits, language),
+                     with_digits(bounds[1], digits, language))
     return low if low == high else f"{low}–{high}"
 
 
