@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from observatory import commands
+from observatory import cli_drafts, commands
 from observatory.errors import InputError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -95,6 +95,13 @@ def _indicator_commands(sub: argparse._SubParsersAction) -> None:
                    "pages", json_flag=True)
     _indicators_arg(lineage)
     lineage.add_argument("name", help="the indicator")
+    _add(inner, "drafts", cli_drafts.indicators_drafts,
+         "list the indicator drafts made in the app")
+    imported = _add(inner, "import-draft", cli_drafts.indicators_import_draft,
+                    "write a draft made in the app into the indicator folder as YAML + SQL")
+    _indicators_arg(imported)
+    imported.add_argument("id", type=int, help="the draft's number")
+    imported.add_argument("--version", type=int, help="a version (default: the latest)")
 
 
 def _ingest_commands(sub: argparse._SubParsersAction) -> None:

@@ -260,10 +260,11 @@ def _sql_list(items: list[str]) -> str:
 
 
 def refresh_view(con: duckdb.DuckDBPyConnection, table: str, *, root: Path | None = None,
-                 temporary: bool = False) -> None:
+                 temporary: bool = False, where: str | None = None) -> None:
     """(Re)create the view of one lake table over exactly the files the snapshot lists;
     with `root`, over their absolute paths, and as a temporary view with `temporary` (the
-    SQL sandbox, observatory/sandbox.py, reads only absolute paths in its lake)."""
+    SQL sandbox, observatory/sandbox.py, reads only absolute paths in its lake); `where`
+    keeps only the rows that meet an SQL condition (a build's window of periods)."""
     columns = LAKE_TABLES[table]
     files = paths(con, table)
     if root is not None:
@@ -272,6 +273,7 @@ def refresh_view(con: duckdb.DuckDBPyConnection, table: str, *, root: Path | Non
     if files:
         source = f"read_parquet({_sql_list(files)}, hive_partitioning = false)"
         body = f"SELECT {select} FROM {source}"
+        body = f"SELECT * FROM ({body}) WHERE {where}" if where else body
     else:
         nulls = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in columns.items())
         body = f"SELECT {nulls} WHERE false"

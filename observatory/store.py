@@ -143,6 +143,12 @@ def connect_in_place(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(current), config=snapshots.connection_config(path))
 
 
+def window_condition(column: str, start: datetime, end: datetime | None = None) -> str:
+    """The SQL condition that `column` lies in [start, end) (no upper bound without end)."""
+    upper = f" AND \"{column}\" < TIMESTAMPTZ '{end.isoformat()}'" if end else ""
+    return f"\"{column}\" >= TIMESTAMPTZ '{start.isoformat()}'{upper}"
+
+
 @contextlib.contextmanager
 def rows_between(con: duckdb.DuckDBPyConnection, columns: dict[str, str], *,
                  start: datetime, end: datetime | None = None) -> Iterator[None]:
@@ -151,15 +157,30 @@ def rows_between(con: duckdb.DuckDBPyConnection, columns: dict[str, str], *,
     resolve to the temporary schema first, also inside views and macros."""
     database = con.execute("SELECT current_database()").fetchall()[0][0]
     for table, column in columns.items():
-        upper = f" AND \"{column}\" < TIMESTAMPTZ '{end.isoformat()}'" if end else ""
         con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM '
-                    f'"{database}".main."{table}" WHERE "{column}" >= TIMESTAMPTZ '
-                    f"'{start.isoformat()}'{upper}")
+                    f'"{database}".main."{table}" WHERE {window_condition(column, start, end)}')
     try:
         yield
     finally:
         for table in columns:
             con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
+
+
+# The name a write session gives the snapshot file it builds.
+SESSION_DATABASE = "store"
+
+
+def _session_connection(store: Path, file: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the new snapshot file attached and in use: the engine can
+    let go of the file while a sandbox reads it (observatory.sandbox.isolated)."""
+    con = duckdb.connect(":memory:", config=snapshots.connection_config(store))
+    try:
+        con.execute(f"ATTACH $p AS {SESSION_DATABASE}", {"p": str(file)})
+        con.execute(f"USE {SESSION_DATABASE}")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 @contextlib.contextmanager
@@ -180,7 +201,7 @@ def write_session(path: Path, *, fresh: bool = False,
         current = snapshots.current_snapshot(path)
         if current is not None and not fresh:
             shutil.copyfile(current, temp)
-        con = duckdb.connect(str(temp), config=snapshots.connection_config(path))
+        con = _session_connection(path, temp)
         try:
             init_schema(con)
             yield con
@@ -189,7 +210,7 @@ def write_session(path: Path, *, fresh: bool = False,
             set_meta(con, "snapshot_built_at", now_utc().isoformat())
             set_meta(con, "snapshot_id", snapshot_id)
             set_meta(con, "snapshot_parent", current.stem if current and not fresh else "")
-            con.execute("CHECKPOINT")
+            con.execute(f"CHECKPOINT {SESSION_DATABASE}")
             files = lake.listed_paths(con)
             con.close()
             lake.write_file_list(snapshots.publish(path, temp, snapshot_id=snapshot_id),

@@ -294,7 +294,8 @@ def _indicators(folder: Path, **sql: str) -> Path:
 
 @pytest.mark.parametrize(("sql", "message"), [
     ("SELECT h3_cell,\n  count(*) AS value\nFROMM osm_pois GROUP BY 1\n",
-     "toy_bad_count.sql line 3: the query of `toy_bad_count` failed: Parser Error"),
+     "toy_bad_count.sql line 3, column 1: the query of `toy_bad_count` failed: not valid "
+     "SQL: Parser Error"),
     ("SELECT h3_cell AS cell, count(*) AS value FROM osm_pois GROUP BY 1\n",
      "toy_bad_count.yml: the query returns no column h3_cell"),
     ("SELECT h3_cell, 1 AS value FROM osm_pois\n",

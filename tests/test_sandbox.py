@@ -138,3 +138,46 @@ def test_validate_sees_the_sql_before_any_build(helsinki_store: Path, tmp_path: 
     assert not Path("/tmp/observatory-escape.csv").exists()
     assert current_snapshot(helsinki_store) == snapshot
     assert snapshot.stat().st_mtime_ns == before
+
+
+def test_escapes_in_indicator_files_are_refused_by_compute(
+    store_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The build runs shipped and analyst SQL in the sandbox too: `observatory indicators
+    compute` over one definition per escape (plus a query running for minutes and one of
+    10 M rows) refuses each, naming its SQL file, writes no file and leaves the store as
+    it was. On code that ran indicator SQL on the writable connection, `read_text`
+    computed and `COPY` wrote its file."""
+    from observatory.cli import main
+
+    monkeypatch.setenv("OBSERVATORY_BUILD_QUERY_SECONDS", "2")
+    monkeypatch.setenv("OBSERVATORY_BUILD_MAX_ROWS", "1000000")
+    escapes = {**_escapes(tmp_path),
+               "minutes": "SELECT count(*) AS value FROM range(100000000000) a, range(1000) b",
+               "ten_million": "SELECT range AS h3_cell, 1 AS value FROM range(10000000)"}
+    folder = tmp_path / "indicators" / "mobility"
+    folder.mkdir(parents=True)
+    template = (REPO_ROOT / "indicators" / "mobility" /
+                "public_transport_stops_count.yml").read_text()
+    names = {}
+    for number, (escape, sql) in enumerate(escapes.items()):
+        name = f"escape_{number}_count"
+        names[name] = escape
+        (folder / f"{name}.yml").write_text(template.replace("public_transport_stops_count", name))
+        (folder / f"{name}.sql").write_text(sql + "\n")
+    snapshot = current_snapshot(store_copy)
+    before = snapshot.read_bytes()
+    code = main(["indicators", "compute", "--store", str(store_copy),
+                 "--indicators", str(tmp_path / "indicators")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"{len(escapes)} problems in the indicators; no result was written" in err
+    for name, escape in names.items():
+        line = next((text for text in err.splitlines() if f"{name}.sql" in text), "")
+        assert f"the query of `{name}` failed" in line, (escape, err)
+    assert "stopped after 2 s, the time limit" in err
+    assert "returns more than 1,000,000 rows" in err
+    left = {"x.parquet", "x.csv", "y.csv", "export", "other.duckdb"} & set(os.listdir(tmp_path))
+    assert not left, left
+    assert current_snapshot(store_copy) == snapshot and snapshot.read_bytes() == before

@@ -189,3 +189,43 @@ scenarios = sa.Table(
     sa.Column("deleted_by", sa.String),
     sa.Column("deleted_at", _ts),
 )
+
+# Analysts' indicator drafts (observatory/drafts): a draft has numbered versions, each the
+# definition's YAML text and its SQL as saved by someone; comments name the version read.
+indicator_drafts = sa.Table(
+    "indicator_drafts",
+    metadata,
+    sa.Column("draft_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("theme", sa.String, nullable=False),
+    sa.Column("author", sa.String, nullable=False),
+    sa.Column("author_subject", sa.String),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("deleted_by", sa.String),
+    sa.Column("deleted_at", _ts),
+)
+indicator_draft_versions = sa.Table(
+    "indicator_draft_versions",
+    metadata,
+    sa.Column("draft_id", sa.Integer, sa.ForeignKey("indicator_drafts.draft_id"),
+              primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("definition", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("author", sa.String, nullable=False),
+    sa.Column("author_subject", sa.String),
+    sa.Column("saved_at", _ts, nullable=False),
+)
+indicator_draft_comments = sa.Table(
+    "indicator_draft_comments",
+    metadata,
+    sa.Column("comment_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("draft_id", sa.Integer, sa.ForeignKey("indicator_drafts.draft_id"),
+              nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("author", sa.String, nullable=False),
+    sa.Column("author_subject", sa.String),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", _ts, nullable=False),
+)

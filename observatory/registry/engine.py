@@ -9,11 +9,14 @@ measures (`max`, e.g. hours above a legal limit at the worst station) by their m
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import functools
 import importlib.util
 import json
-import re
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +27,17 @@ import polars as pl
 from observatory.connectors import Progress, silent_progress
 from observatory.errors import IndicatorComputeError, InputError
 from observatory.h3grid import ROLLUP_RESOLUTIONS
+from observatory.registry.contract import contract_problems
 from observatory.registry.loader import Registry, _display
 from observatory.registry.spec import IndicatorSpec, LoadedSpec
+from observatory.sandbox import (
+    BUILD_ROWS_ENV,
+    Sandbox,
+    SandboxError,
+    build_limits,
+    isolated,
+)
 from observatory.store import now_utc, read_frame, rows_between
-
-_TOLERANCE = 1e-6
-_NUMBERS = ("value", "numerator", "denominator")
 
 
 class IndicatorRunError(IndicatorComputeError, InputError):
@@ -67,10 +75,9 @@ class RunResult:
     whole_area_value: float | None
 
 
-def _run_query(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataFrame:
+def _run_python(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataFrame:
+    """A `python:` definition: code from the repository, run on the engine's connection."""
     spec = loaded.spec
-    if loaded.query is not None:
-        return read_frame(con, loaded.query, dict(spec.parameters))
     module_path = loaded.path.parent / str(spec.python)
     module_spec = importlib.util.spec_from_file_location(f"indicator_{spec.name}", module_path)
     if module_spec is None or module_spec.loader is None:
@@ -80,71 +87,15 @@ def _run_query(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataFra
     return module.compute(con, parameters=dict(spec.parameters))
 
 
-def _check_output(frame: pl.DataFrame, loaded: LoadedSpec) -> list[str]:
-    spec, where = loaded.spec, _display(loaded.path)
-    needed = {"h3_cell", "value"} | ({"numerator", "denominator"}
-                                     if spec.aggregation == "ratio" else set())
-    if missing := sorted(needed - set(frame.columns)):
-        return [f"{where}: the query returns no column {', '.join(missing)} "
-                f"(it returns {', '.join(frame.columns)}); name its output columns so."]
-    if problems := _check_types(frame, where):
-        return problems
-    keys = ["h3_cell", "period"] if "period" in frame.columns else ["h3_cell"]
-    if frame.select(keys).is_duplicated().any():
-        problems.append(f"{where}: several rows for the same {' and '.join(keys)}; "
-                        "return one row per cell (GROUP BY h3_cell).")
-    if frame["h3_cell"].null_count():
-        problems.append(f"{where}: rows with a NULL h3_cell; filter them out.")
-    if spec.aggregation == "ratio" and not problems:
-        problems += _check_ratio(frame, loaded)
-    return problems
-
-
-def _check_types(frame: pl.DataFrame, where: str) -> list[str]:
-    """Integer cells and finite numbers: text, infinity or NaN is never a result."""
-    problems = []
-    cell = frame["h3_cell"].dtype
-    if not (cell.is_integer() or cell == pl.Null):
-        problems.append(f"{where}: column h3_cell holds {cell} (e.g. "
-                        f"{_example(frame['h3_cell'])}); return the cell as BIGINT, as the "
-                        "store's tables hold it.")
-    numbers = [c for c in _NUMBERS if c in frame.columns]
-    for column in numbers:
-        kind = frame[column].dtype
-        if not (kind.is_numeric() or kind in (pl.Boolean, pl.Null)):
-            problems.append(f"{where}: column {column} holds {kind} (e.g. "
-                            f"{_example(frame[column])}), not numbers; compute a number "
-                            "(CAST(… AS DOUBLE) where the text is one).")
-    if problems:
-        return problems
-    for column in numbers:
-        values = frame[column].cast(pl.Float64)
-        broken = values.is_infinite() | values.is_nan()
-        if broken.any():
-            first = frame.filter(broken).row(0, named=True)
-            problems.append(
-                f"{where}: {int(broken.sum())} rows with an infinite or NaN {column} (first: "
-                f"h3_cell {first['h3_cell']}, {column} {first[column]}); such a figure is "
-                "never stored. Return NULL where there is none (e.g. divide by "
-                "NULLIF(denominator, 0)).")
-    return problems
-
-
-def _example(values: pl.Series) -> str:
-    present = values.drop_nulls()
-    return repr(present[0]) if present.len() else "NULL"
-
-
-def _check_ratio(frame: pl.DataFrame, loaded: LoadedSpec) -> list[str]:
-    spec = loaded.spec
-    rows = frame.filter(pl.col("denominator") > 0)
-    expected = pl.col("numerator") / pl.col("denominator") * spec.scale
-    off = rows.filter((pl.col("value") - expected).abs() > _TOLERANCE * (1 + expected.abs()))
-    if off.height:
-        return [f"{_display(loaded.path)}: value differs from numerator / denominator × "
-                f"{spec.scale:g} in {off.height} rows (unit `{spec.unit}`); compute value as "
-                "that ratio so that rollups stay consistent."]
-    return []
+def _run_sql(box: Sandbox, loaded: LoadedSpec) -> pl.DataFrame:
+    """A `sql:` definition: user text, run in the sandbox with its parameters bound."""
+    where = _display(loaded.path.parent / str(loaded.spec.sql))
+    result = box.query(str(loaded.query), params=dict(loaded.spec.parameters), where=where)
+    if result.truncated:  # never store part of an indicator
+        raise SandboxError(where, f"returns more than {box.limits.max_rows:,} rows, the "
+                           f"limit; return one row per cell (GROUP BY h3_cell), or raise "
+                           f"${BUILD_ROWS_ENV} for a larger area.")
+    return result.frame
 
 
 def _rollup_sql(spec_aggregation: str, scale: float) -> str:
@@ -156,8 +107,11 @@ def _rollup_sql(spec_aggregation: str, scale: float) -> str:
     return f"{value} AS value, sum(numerator) AS numerator, sum(denominator) AS denominator"
 
 
-def _results(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, loaded: LoadedSpec,
+def rolled_up(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, loaded: LoadedSpec,
              *, period: str, computed_at: datetime) -> pl.DataFrame:
+    """A definition's checked base rows with their rollups: parents down to resolution 7
+    and the whole area (resolution and h3_cell NULL), as `indicator_results` holds them.
+    `con` runs only the engine's own text (it needs the `h3_parent` macro)."""
     spec = loaded.spec
     base_res = spec.grain.h3_resolution
     if "period" not in frame.columns:
@@ -183,15 +137,24 @@ def _results(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, loaded: Loaded
     )
 
 
-def input_years(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """For each table, the year of the newest non-simulated data loaded into it."""
+# The provenance rows that date a store's inputs (see `years_of`).
+SOURCE_YEARS_SQL = ("SELECT row_counts, data_as_of FROM sources "
+                    "WHERE NOT simulated AND data_as_of IS NOT NULL")
+
+
+def years_of(rows: Iterable[tuple[str, dt.date]]) -> dict[str, int]:
+    """For each table, the year of the newest non-simulated data loaded into it, from the
+    `SOURCE_YEARS_SQL` rows (the tables' row counts as JSON, and the data's date)."""
     years: dict[str, int] = {}
-    rows = con.execute("SELECT row_counts, data_as_of FROM sources "
-                       "WHERE NOT simulated AND data_as_of IS NOT NULL").fetchall()
     for counts, as_of in rows:
         for table in json.loads(counts):
             years[table] = max(years.get(table, as_of.year), as_of.year)
     return years
+
+
+def input_years(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """For each table, the year of the newest non-simulated data loaded into it."""
+    return years_of(con.execute(SOURCE_YEARS_SQL).fetchall())
 
 
 def default_period(spec: IndicatorSpec, years: dict[str, int]) -> str:
@@ -216,53 +179,80 @@ def missing_inputs(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, *,
     return [name for name in spec.inputs if name not in present]
 
 
-def _query_in_window(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec,
+Narrowing = Callable[..., contextlib.AbstractContextManager[None]]
+
+
+def _query_in_window(run: Callable[[], pl.DataFrame], narrow: Narrowing, loaded: LoadedSpec,
                      window: PeriodFilter | None) -> tuple[pl.DataFrame, bool]:
-    """Run the definition, on the window's rows when one is given and it applies; returns
-    the frame and whether it was cut to the window."""
+    """Run the definition (`run`), on the window's rows when one is given and it applies
+    (`narrow(columns, start=, end=)` hides the others); returns the frame and whether it
+    was cut to the window."""
     if (window is None or not loaded.spec.grain.periods_independent
             or not set(loaded.spec.inputs) & set(window.time_columns)):
-        return _run_query(con, loaded), False
+        return run(), False
     # a day's margin either side: the definition may count years in any time zone; the
     # partial periods the margin makes are dropped with every period outside the window
     start = datetime(window.first_year - 1, 12, 31, tzinfo=UTC)
     end = datetime(window.last_year + 1, 1, 2, tzinfo=UTC)
     columns = {t: c for t, c in window.time_columns.items() if t in loaded.spec.inputs}
-    with rows_between(con, columns, start=start, end=end):
-        frame = _run_query(con, loaded)
+    with narrow(columns, start=start, end=end):
+        frame = run()
     if "period" not in frame.columns:  # one figure over all time: recompute in full
-        return _run_query(con, loaded), False
+        return run(), False
     years = pl.col("period").cast(pl.String).str.slice(0, 4)
     return frame.filter(years.is_in(sorted(window.years))), True
 
 
-def _compute_one(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec, *, period: str,
-                 computed_at: datetime, window: PeriodFilter | None = None,
-                 ) -> tuple[pl.DataFrame | None, list[str], bool]:
+@dataclass
+class _Ran:
+    """One definition's query: its frame (None when it failed), problems, whether it was
+    cut to the window, and the seconds it took."""
+
+    frame: pl.DataFrame | None
+    problems: list[str]
+    cut: bool
+    seconds: float
+
+
+def _attempt(run: Callable[[], pl.DataFrame], narrow: Narrowing, loaded: LoadedSpec,
+             window: PeriodFilter | None) -> _Ran:
+    started = time.perf_counter()
     try:
-        frame, cut = _query_in_window(con, loaded, window)
-    except (duckdb.Error, Exception) as exc:  # any failure of analyst code is reported
-        return None, [_failure(loaded, exc)], False
-    if problems := _check_output(frame, loaded):
-        return None, problems, False
-    return _results(con, frame, loaded, period=period, computed_at=computed_at), [], cut
+        frame, cut = _query_in_window(run, narrow, loaded, window)
+    except Exception as exc:  # any failure of analyst code is reported
+        return _Ran(None, [_failure(loaded, exc)], False, time.perf_counter() - started)
+    return _Ran(frame, [], cut, time.perf_counter() - started)
+
+
+def _run_all(con: duckdb.DuckDBPyConnection, chosen: list[LoadedSpec],
+             window: PeriodFilter | None) -> dict[str, _Ran]:
+    """Every definition's query: SQL in one sandbox over the store (no user text touches
+    the writable connection), then `python:` definitions (repository code) on `con`."""
+    ran: dict[str, _Ran] = {}
+    sql = [loaded for loaded in chosen if loaded.query is not None]
+    if sql:
+        with isolated(con, limits=build_limits()) as box:
+            for loaded in sql:
+                ran[loaded.spec.name] = _attempt(functools.partial(_run_sql, box, loaded),
+                                                 box.rows_between, loaded, window)
+    for loaded in (item for item in chosen if item.query is None):
+        ran[loaded.spec.name] = _attempt(functools.partial(_run_python, con, loaded),
+                                         functools.partial(rows_between, con), loaded, window)
+    return ran
 
 
 def _failure(loaded: LoadedSpec, exc: BaseException) -> str:
-    """`<sql or py file> line N: the query of `name` failed: <first line of the error>`;
-    the line is DuckDB's (`LINE n:`) or that of the module's deepest frame."""
-    spec, line = loaded.spec, None
-    if loaded.query is not None:
-        code = loaded.path.parent / str(spec.sql)
-        found = re.search(r"^LINE (\d+):", str(exc), re.MULTILINE)
-        line = int(found.group(1)) if found else None
-    else:
-        code = loaded.path.parent / str(spec.python)
-        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
-                 if Path(f.filename).resolve() == code.resolve()]
-        line = lines[-1] if lines else None
+    """`<sql or py file> line N[, column C]: the query of `name` failed: <what>`; the place
+    is the sandbox's (DuckDB's `LINE n:` and caret) or that of the module's deepest frame."""
+    spec = loaded.spec
+    if isinstance(exc, SandboxError):
+        where = exc.where + (f" {exc.position}" if exc.position else "")
+        return f"{where}: the query of `{spec.name}` failed: {exc.reason}"
+    code = loaded.path.parent / str(spec.sql if loaded.query is not None else spec.python)
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+             if Path(f.filename).resolve() == code.resolve()]
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    where = _display(code) + (f" line {line}" if line else "")
+    where = _display(code) + (f" line {lines[-1]}" if lines else "")
     return f"{where}: the query of `{spec.name}` failed: {first}"
 
 
@@ -281,26 +271,31 @@ def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
     failures, results, frames, waiting = [], [], [], {}
     partial: dict[str, set[str]] = {}  # indicator -> the periods replaced
     present = present_inputs(con)
+    ready = []
     for loaded in chosen:
         if missing := missing_inputs(con, loaded.spec, present=present):
             waiting[loaded.spec.name] = (f"waiting for data: {', '.join(missing)} not loaded "
                                          "(see `observatory ingest --help`)")
-            continue
+        else:
+            ready.append(loaded)
+    ran = _run_all(con, ready, window)
+    for loaded in ready:
+        name, outcome = loaded.spec.name, ran[loaded.spec.name]
         start = time.perf_counter()
-        frame, problems, cut = _compute_one(
-            con, loaded, period=default_period(loaded.spec, years), computed_at=computed_at,
-            window=window)
+        problems = outcome.problems or contract_problems(outcome.frame, loaded)
         failures += problems
-        if frame is None:
+        if problems or outcome.frame is None:
             continue
-        if cut and window is not None:
-            partial[loaded.spec.name] = window.years
-        seconds = time.perf_counter() - start
+        frame = rolled_up(con, outcome.frame, loaded, computed_at=computed_at,
+                         period=default_period(loaded.spec, years))
+        if outcome.cut and window is not None:
+            partial[name] = window.years
+        seconds = outcome.seconds + time.perf_counter() - start
         whole = frame.filter(pl.col("resolution").is_null())["value"]
-        results.append(RunResult(loaded.spec.name, frame.height, seconds,
+        results.append(RunResult(name, frame.height, seconds,
                                  whole[-1] if whole.len() else None))
         frames.append(frame)
-        progress(f"{loaded.spec.name}: {frame.height} rows")
+        progress(f"{name}: {frame.height} rows")
     if failures:
         noun = "problem" if len(failures) == 1 else "problems"
         raise IndicatorRunError("\n".join(
