@@ -35,7 +35,8 @@ HEADINGS = {"overview": "Overview", "compare": "Compare areas", "data-health": "
             "registry": "Indicator registry", "catalogue": "Data catalogue",
             "forecasts": "Forecasts", "alerts": "Alerts", "live": "Live feeds",
             "people": "People and roles", "what-if": "What-if: 15-minute access",
-            "scenarios": "Saved scenarios", "workbench": "SQL workbench"}
+            "scenarios": "Saved scenarios", "workbench": "SQL workbench",
+            "drafts": "Indicator drafts"}
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +134,43 @@ def test_a_planner_adds_a_facility_by_clicking_the_map(server: str, tmp_path: Pa
         finally:
             browser.close()
 
+
+def test_an_analyst_writes_previews_and_saves_an_indicator(server: str, tmp_path: Path) -> None:
+    """Issue 16: write a small indicator in the editor (a name, a parameter, SQL that uses
+    it), see it validated, preview its map and save it as a draft."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 3400})
+            page.goto(f"{server}/drafts?role=analysts")
+            page.get_by_role("heading", name="Indicator drafts").wait_for(timeout=60_000)
+            page.wait_for_selector(SCRIPT_DONE, timeout=60_000)
+            name = page.get_by_label("Name (file stem, with a measure suffix)")
+            name.fill("parks_mapped_browser_count")
+            name.press("Tab")
+            page.wait_for_selector(SCRIPT_DONE, timeout=30_000)
+            boxes = 'textarea[aria-label="{}"]'
+            page.locator(boxes.format("Parameters, one per line (name: value)")).fill(
+                "category: park")
+            sql = page.locator(boxes.format("SQL (one read-only query; parameters as $name)"))
+            sql.fill("SELECT h3_cell, count(*) AS value\nFROM osm_pois\n"
+                     "WHERE category = $category\nGROUP BY h3_cell")
+            sql.press("Tab")
+            page.get_by_text("Valid, and its SQL binds").wait_for(timeout=30_000)
+            page.wait_for_selector(SCRIPT_DONE, timeout=30_000)
+            page.get_by_role("button", name="Preview on the current snapshot").click()
+            page.locator(MAP_CANVAS).first.wait_for(state="attached", timeout=30_000)
+            assert page.get_by_text("Answered on the server in").count() == 1
+            page.get_by_role("button", name="Save as a new draft").click()
+            page.get_by_text("Saved draft").wait_for(timeout=30_000)
+            page.wait_for_selector(SCRIPT_DONE, timeout=30_000)
+            assert page.get_by_text("parks_mapped_browser_count").count() >= 1
+            assert page.locator(ERRORS_ON_SCREEN).count() == 0
+            page.screenshot(path=str(tmp_path / "drafts-saved.png"), full_page=True)
+        finally:
+            browser.close()
 
 
 @pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])

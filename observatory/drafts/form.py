@@ -116,3 +116,52 @@ def form_from_text(text: str) -> DraftForm:
         min_count=int(body.get("min_count", defaults.min_count)), targets=targets,
         owner=str(body.get("owner", "")), standard_en=standard[0], standard_fr=standard[1],
         deviations_en=deviations[0], deviations_fr=deviations[1])
+
+
+def parameters_text(parameters: dict[str, float | int | str | bool]) -> str:
+    """The parameters as the form's box holds them: one `name: value` per line."""
+    return "".join(f"{name}: {value}\n" for name, value in parameters.items())
+
+
+def parse_parameters(text: str) -> tuple[dict[str, float | int | str | bool], list[str]]:
+    """The parameters box (`name: value` per line) and its problems, with their lines."""
+    found: dict[str, float | int | str | bool] = {}
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, colon, raw = line.partition(":")
+        name = name.strip()
+        if not colon or not name.isidentifier():
+            problems.append(f"parameters line {number}: `{line.strip()}` is not `name: value` "
+                            "(e.g. `max_minutes: 15`).")
+            continue
+        try:
+            value = yaml.safe_load(raw.strip()) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw.strip()
+        found[name] = value if isinstance(value, bool | int | float | str) else raw.strip()
+    return found, problems
+
+
+def targets_text(targets: tuple[DraftTarget, ...]) -> str:
+    """The targets as the form's box holds them: `value, YYYY-MM-DD, source` per line."""
+    return "".join(f"{t.value:g}, {t.by.isoformat()}, {t.source}\n" for t in targets)
+
+
+def parse_targets(text: str) -> tuple[tuple[DraftTarget, ...], list[str]]:
+    """The targets box (`value, YYYY-MM-DD, source` per line) and its problems."""
+    found, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(",", 2)]
+        try:
+            if len(parts) != 3 or not parts[2]:
+                raise ValueError
+            found.append(DraftTarget(float(parts[0]), dt.date.fromisoformat(parts[1]),
+                                     parts[2]))
+        except ValueError:
+            problems.append(f"targets line {number}: `{line.strip()}` is not `value, "
+                            "YYYY-MM-DD, source` (e.g. `90, 2030-12-31, Metropolitan plan`).")
+    return tuple(found), problems

@@ -101,6 +101,11 @@ def _schema_message(error: dict[str, object]) -> str:
         return f"unknown key `{loc}`.{_did_you_mean(key, field_names)} The schema is closed."
     if error["type"] == "missing":
         return f"`{loc}` is missing; every definition declares it."
+    if error["type"] == "string_pattern_mismatch" and loc == "name":
+        return (f"`name` {error.get('input')!r} must be lowercase letters, digits and `_`, "
+                "starting with a letter (e.g. `grocery_count`).")
+    if error["type"] == "value_error":
+        return f"`{loc}`: {str(error['msg']).removeprefix('Value error, ')}."
     return f"`{loc}`: {error['msg']} (got {error.get('input')!r})."
 
 

@@ -54,6 +54,9 @@ Text = str | dict[str, str]
 def _has_english(value: Text) -> Text:
     if isinstance(value, dict) and "en" not in value:
         raise ValueError("a text given per language needs at least `en`")
+    english = value if isinstance(value, str) else value["en"]
+    if not english.strip():
+        raise ValueError("the text is empty; write it (in English at least)")
     return value
 
 

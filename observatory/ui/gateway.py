@@ -45,7 +45,8 @@ from observatory.errors import StoreMissingError
 from observatory.registry import Registry, load_registry
 from observatory.registry.loader import definitions_signature
 from observatory.roles import Role
-from observatory.snapshots import current_snapshot
+from observatory.sandbox import Limits, Sandbox
+from observatory.snapshots import current_snapshot, store_dir
 from observatory.store import connect_read
 from observatory.ui.auth import page_role
 
@@ -55,6 +56,8 @@ _ENTRIES = 1024
 _LIVE_TTL = 5  # seconds: people act on alerts, so never serve them stale for long
 _SERVED = ("observatory.views", "observatory.publish")
 _SIGNATURE_EVERY_S = 1.0  # the indicator folder is walked at most once a second
+# What one analyst's query may use (the workbench's row cap; previews ask for more rows).
+SANDBOX_LIMITS = Limits(timeout_s=10.0, max_rows=10_000)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,23 @@ def _close(con: duckdb.DuckDBPyConnection) -> None:
 @st.cache_resource(max_entries=2, on_release=_close, show_spinner=False)
 def _connection(store: str, snapshot: str) -> duckdb.DuckDBPyConnection:
     return connect_read(Path(store), snapshot=Path(snapshot))
+
+
+def _close_sandbox(box: Sandbox) -> None:
+    box.close()
+
+
+@st.cache_resource(max_entries=2, on_release=_close_sandbox, show_spinner=False)
+def _sandbox(store: str, snapshot: str) -> Sandbox:
+    return Sandbox(Path(snapshot), lake_root=store_dir(Path(store)) / "lake",
+                   limits=SANDBOX_LIMITS)
+
+
+def sandbox() -> Sandbox:
+    """The locked-down DuckDB over the current snapshot where analysts' SQL runs (the
+    workbench, draft validation and previews): one per snapshot, one query at a time."""
+    ctx = context()
+    return _sandbox(ctx.store, ctx.snapshot)
 
 
 @contextmanager

@@ -49,6 +49,8 @@ ROLE_PAGES: dict[Role, tuple[PageEntry, ...]] = {
                   "catalogue"),
         PageEntry("pages/analysts/forecasts.py", "Forecasts", ":material/trending_up:",
                   "forecasts"),
+        PageEntry("pages/analysts/drafts.py", "Indicator drafts", ":material/edit_note:",
+                  "drafts", has_map=False),
         PageEntry("pages/analysts/workbench.py", "SQL workbench", ":material/terminal:",
                   "workbench", has_map=False),
         PageEntry("pages/analysts/people.py", "People and roles", ":material/group:",

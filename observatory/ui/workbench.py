@@ -2,42 +2,29 @@
 
 Every query runs on a locked-down DuckDB (observatory/sandbox.py): one read-only
 statement, no file but the snapshot and its lake, a time limit and a row cap. One sandbox
-per snapshot is kept (`st.cache_resource`) and runs one query at a time; results are not
+per snapshot is kept (the gateway's `sandbox()`) and runs one query at a time; results are not
 cached (an analyst reruns a query to see it again).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from observatory.sandbox import Limits, QueryResult, Sandbox, SandboxError
-from observatory.snapshots import store_dir
-from observatory.ui.gateway import context
+from observatory.sandbox import QueryResult, SandboxError
+from observatory.ui.gateway import SANDBOX_LIMITS as LIMITS
+from observatory.ui.gateway import sandbox
 from observatory.ui.widgets import data_table
 
-LIMITS = Limits(timeout_s=10.0, max_rows=10_000)
 SQL_KEY, RESULT_KEY = "analysts_workbench_sql", "analysts_workbench_result"
 EXAMPLE = ("SELECT indicator, period, count(*) AS cells, round(avg(value), 2) AS mean\n"
            "FROM indicator_results\nWHERE resolution = 10\n"
            "GROUP BY ALL ORDER BY indicator, period")
 
 
-def _close(sandbox: Sandbox) -> None:
-    sandbox.close()
-
-
-@st.cache_resource(max_entries=2, on_release=_close, show_spinner=False)
-def _sandbox(store: str, snapshot: str) -> Sandbox:
-    return Sandbox(Path(snapshot), lake_root=store_dir(Path(store)) / "lake", limits=LIMITS)
-
-
 def run(sql: str) -> QueryResult | str:
     """The query's capped result, or why it was refused or stopped (one line)."""
-    ctx = context()
     try:
-        return _sandbox(ctx.store, ctx.snapshot).query(sql, where="your query")
+        return sandbox().query(sql, where="your query")
     except SandboxError as exc:
         return str(exc)
 

@@ -37,6 +37,8 @@ _EXPORTS = {
     "sources_catalogue": "datasets", "street_context": "datasets",
     "suppress_small_cells": "disclosure", "visible_spec": "indicators",
     "visible_specs": "indicators", "walking_method": "walking",
+    "draft_inputs": "drafts", "preview_map": "drafts", "preview_resolutions": "drafts",
+    "draft_distribution": "drafts",
 }
 __all__ = sorted(_EXPORTS)
 
