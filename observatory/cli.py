@@ -150,6 +150,13 @@ def _bench_commands(sub: argparse._SubParsersAction) -> None:
     ingest = inner.add_parser("ingest", help="sensor readings: ours vs pandas + per-row h3")
     ingest.add_argument("--rows", type=int, default=10_000_000, help="rows (default 10M)")
     ingest.set_defaults(handler=commands.bench_ingest)
+    drafts = inner.add_parser("drafts", help="draft validation as you type and previews: "
+                              "ours vs `indicators validate` and `indicators compute`")
+    drafts.add_argument("--store", help="store file (default: $OBSERVATORY_STORE or "
+                        "var/observatory.duckdb; the demo is built when missing)")
+    drafts.add_argument("--edits", type=int, default=50, help="edits validated (default 50)")
+    drafts.add_argument("--previews", type=int, default=10, help="previews (default 10)")
+    drafts.set_defaults(handler=cli_drafts.bench_drafts)
 
 
 def build_parser() -> argparse.ArgumentParser:

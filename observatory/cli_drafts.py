@@ -52,3 +52,16 @@ def indicators_import_draft(args: argparse.Namespace) -> int:
           f"and the next build computes it (now: `observatory indicators compute "
           f"{version.name}`).")
     return 0
+
+
+def bench_drafts(args: argparse.Namespace) -> int:
+    """Run the drafts benchmark; its JSON summary is the last line."""
+    import json
+    from pathlib import Path
+
+    from observatory.bench import drafts
+
+    store = store_path(args.store)
+    print(json.dumps(drafts.main(store=store if Path(store).exists() else None,
+                                 edits=args.edits, previews=args.previews)))
+    return 0
