@@ -138,13 +138,20 @@ def after_publish(store: Path, progress: Progress = silent_progress, *,
 
 
 def compute_into(con: duckdb.DuckDBPyConnection, *, indicators: Path | None = None,
-                 names: list[str] | None = None,
-                 progress: Progress = silent_progress) -> list[RunResult]:
-    """Validate the registry against the store, compute the indicators into it, then run
-    the AFTER_COMPUTE steps (forecasts). The caller runs `after_publish` (alerts) once its
+                 names: list[str] | None = None, progress: Progress = silent_progress,
+                 engine: str = "duckdb", master: str | None = None) -> list[RunResult]:
+    """Validate the registry against the store, compute the indicators into it (on DuckDB
+    in the sandbox, or on Spark with `engine="spark"` and `master`), then run the
+    AFTER_COMPUTE steps (forecasts). The caller runs `after_publish` (alerts) once its
     write session has published the snapshot."""
     registry = load_registry(indicators_dir(indicators), known_inputs=known_datasets(con))
-    results = compute_all(con, registry, names=names, progress=progress)
+    runner = None
+    if engine == "spark":
+        from observatory.spark.engine import SparkRunner
+        from observatory.spark.session import DEFAULT_MASTER
+
+        runner = SparkRunner(master or DEFAULT_MASTER, progress=progress)
+    results = compute_all(con, registry, names=names, progress=progress, runner=runner)
     set_meta(con, "indicators_computed", str(len(results)))
     _after_compute(con, registry, progress)
     return results

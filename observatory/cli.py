@@ -64,6 +64,16 @@ def _indicators_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--indicators", help="indicator folder (default: indicators/)")
 
 
+def _engine_args(parser: argparse.ArgumentParser, *, master: bool = True) -> None:
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="where the definitions run (default duckdb; spark needs "
+                        "`uv sync --extra spark` and a Java runtime)")
+    if master:
+        parser.add_argument("--master", default="local[*]",
+                            help="Spark master: local[*] (default), spark://HOST:PORT or "
+                            "sc://HOST:PORT (Spark Connect)")
+
+
 def _add(sub: argparse._SubParsersAction, name: str, handler: Handler, help_text: str,
          *, json_flag: bool = False) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text)
@@ -86,9 +96,11 @@ def _indicator_commands(sub: argparse._SubParsersAction) -> None:
     validate = _add(inner, "validate", commands.indicators_validate,
                     "validate every definition; exit 2 on any problem")
     _indicators_arg(validate)
+    _engine_args(validate, master=False)
     compute = _add(inner, "compute", commands.indicators_compute,
                    "compute indicators into the store", json_flag=True)
     _indicators_arg(compute)
+    _engine_args(compute)
     compute.add_argument("names", nargs="*", help="indicators to compute (default: all)")
     lineage = _add(inner, "lineage", commands.indicators_lineage,
                    "an indicator's inputs back to the sources, forward to alert rules and "
@@ -179,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "ingest the sources a config file lists, then compute every indicator")
     build.add_argument("--config", help="YAML file listing sources: {sources: [{type, path}]}")
     _indicators_arg(build)
+    _engine_args(build)
     _ingest_commands(sub)
     _indicator_commands(sub)
     datasets = sub.add_parser("datasets", help="the sources and tables in the store")

@@ -125,13 +125,27 @@ def build(args: argparse.Namespace) -> int:
         raise StoreMissingError(f"{path}: no store and no --config; run `observatory demo "
                                 "--no-serve` or give a config listing sources.")
     progress = stderr_progress("build")
+    _engine_ready(args)
     with write_session(path) as con:
         for kind, source in entries:
             builder.ingest_into(con, kind, source, progress)
-        results = builder.compute_into(con, indicators=_folder(args), progress=progress)
+        results = builder.compute_into(con, indicators=_folder(args), progress=progress,
+                                       **_engine(args))
     builder.after_publish(path, progress, indicators=_folder(args))
     print(f"{len(results)} indicators computed into {path}", file=sys.stderr)
     return 0
+
+
+def _engine(args: argparse.Namespace) -> dict[str, str | None]:
+    return {"engine": getattr(args, "engine", "duckdb"), "master": getattr(args, "master", None)}
+
+
+def _engine_ready(args: argparse.Namespace) -> None:
+    """Check Spark can run (Java, pyspark, the master) before anything is built."""
+    if getattr(args, "engine", "duckdb") == "spark":
+        from observatory.spark.session import preflight
+
+        preflight(args.master)
 
 
 def _folder(args: argparse.Namespace) -> Path | None:
@@ -230,9 +244,25 @@ def indicators_validate(args: argparse.Namespace) -> int:
                 registry.problems.setdefault(where, []).extend(problems)
             checked = ("; their SQL binds on the store"
                        + (f" ({waiting} waiting for data not checked)" if waiting else ""))
+            if getattr(args, "engine", "duckdb") == "spark":
+                checked += _spark_translations(path, registry)
     registry.raise_if_problems()
     print(f"{len(registry.specs)} indicators valid in {registry.folder}{checked}")
     return 0
+
+
+def _spark_translations(path: Path, registry: Registry) -> str:
+    from observatory.spark.engine import check_translations
+    from observatory.store import connect_read
+
+    con = connect_read(path)
+    try:
+        found = check_translations(con, list(registry.specs.values()))
+    finally:
+        con.close()
+    for where, problems in found.items():
+        registry.problems.setdefault(where, []).extend(problems)
+    return "; every SQL definition translates for Spark"
 
 
 def indicators_lineage(args: argparse.Namespace) -> int:
@@ -285,9 +315,10 @@ def indicators_compute(args: argparse.Namespace) -> int:
     from observatory.store import write_session
 
     path = _existing_store(args)
+    _engine_ready(args)
     with write_session(path) as con:
         results = builder.compute_into(con, indicators=_folder(args), names=args.names or None,
-                                       progress=stderr_progress("compute"))
+                                       progress=stderr_progress("compute"), **_engine(args))
     builder.after_publish(path, stderr_progress("compute"), indicators=_folder(args))
     rows = [{"indicator": r.indicator, "rows": r.rows, "seconds": round(r.seconds, 4),
              "whole_area_value": r.whole_area_value} for r in results]

@@ -49,3 +49,13 @@ class IndicatorSpecError(InputError):
 
 class IndicatorComputeError(ObservatoryError):
     """An indicator's SQL or Python failed on the store."""
+
+
+class LocatedError(InputError, ValueError):
+    """A problem in a text someone wrote (SQL), with where it is: `where` names the text
+    (a file, "your query"), `position` its "line L, column C" when known, and `reason`
+    what is wrong and how to fix it."""
+
+    def __init__(self, where: str, reason: str, *, position: str = "") -> None:
+        self.where, self.reason, self.position = where, reason, position
+        super().__init__(f"{where}{' ' + position if position else ''}: {reason}")

@@ -31,7 +31,7 @@ import duckdb
 import polars as pl
 
 from observatory import lake
-from observatory.errors import InputError, ObservatoryError
+from observatory.errors import InputError, LocatedError, ObservatoryError
 from observatory.store import window_condition
 
 _ALLOWED = {duckdb.StatementType.SELECT}
@@ -40,16 +40,12 @@ _WRAP = "SELECT * FROM ("  # the row cap: the user's query runs as a subquery
 _EXPLAIN = "EXPLAIN "
 
 
-class SandboxError(InputError, ValueError):
+class SandboxError(LocatedError):
     """User SQL refused before it ran, or stopped while running: what, where and how to fix.
 
     `where` names the text (a file, "your query"), `position` its "line L, column C" when
     known, and `reason` what was refused or went wrong.
     """
-
-    def __init__(self, where: str, reason: str, *, position: str = "") -> None:
-        self.where, self.reason, self.position = where, reason, position
-        super().__init__(f"{where}{' ' + position if position else ''}: {reason}")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 
 from observatory.connectors import Progress, silent_progress
-from observatory.errors import IndicatorComputeError, InputError
+from observatory.errors import IndicatorComputeError, InputError, LocatedError
 from observatory.h3grid import ROLLUP_RESOLUTIONS
 from observatory.registry.contract import contract_problems
 from observatory.registry.loader import Registry, _display
@@ -75,7 +75,7 @@ class RunResult:
     whole_area_value: float | None
 
 
-def _run_python(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataFrame:
+def run_python(con: duckdb.DuckDBPyConnection, loaded: LoadedSpec) -> pl.DataFrame:
     """A `python:` definition: code from the repository, run on the engine's connection."""
     spec = loaded.spec
     module_path = loaded.path.parent / str(spec.python)
@@ -204,7 +204,7 @@ def _query_in_window(run: Callable[[], pl.DataFrame], narrow: Narrowing, loaded:
 
 
 @dataclass
-class _Ran:
+class Ran:
     """One definition's query: its frame (None when it failed), problems, whether it was
     cut to the window, and the seconds it took."""
 
@@ -214,29 +214,29 @@ class _Ran:
     seconds: float
 
 
-def _attempt(run: Callable[[], pl.DataFrame], narrow: Narrowing, loaded: LoadedSpec,
-             window: PeriodFilter | None) -> _Ran:
+def attempt(run: Callable[[], pl.DataFrame], narrow: Narrowing, loaded: LoadedSpec,
+             window: PeriodFilter | None) -> Ran:
     started = time.perf_counter()
     try:
         frame, cut = _query_in_window(run, narrow, loaded, window)
     except Exception as exc:  # any failure of analyst code is reported
-        return _Ran(None, [_failure(loaded, exc)], False, time.perf_counter() - started)
-    return _Ran(frame, [], cut, time.perf_counter() - started)
+        return Ran(None, [_failure(loaded, exc)], False, time.perf_counter() - started)
+    return Ran(frame, [], cut, time.perf_counter() - started)
 
 
-def _run_all(con: duckdb.DuckDBPyConnection, chosen: list[LoadedSpec],
-             window: PeriodFilter | None) -> dict[str, _Ran]:
+def sandbox_runner(con: duckdb.DuckDBPyConnection, chosen: list[LoadedSpec],
+                   window: PeriodFilter | None) -> dict[str, Ran]:
     """Every definition's query: SQL in one sandbox over the store (no user text touches
     the writable connection), then `python:` definitions (repository code) on `con`."""
-    ran: dict[str, _Ran] = {}
+    ran: dict[str, Ran] = {}
     sql = [loaded for loaded in chosen if loaded.query is not None]
     if sql:
         with isolated(con, limits=build_limits()) as box:
             for loaded in sql:
-                ran[loaded.spec.name] = _attempt(functools.partial(_run_sql, box, loaded),
+                ran[loaded.spec.name] = attempt(functools.partial(_run_sql, box, loaded),
                                                  box.rows_between, loaded, window)
     for loaded in (item for item in chosen if item.query is None):
-        ran[loaded.spec.name] = _attempt(functools.partial(_run_python, con, loaded),
+        ran[loaded.spec.name] = attempt(functools.partial(run_python, con, loaded),
                                          functools.partial(rows_between, con), loaded, window)
     return ran
 
@@ -245,7 +245,7 @@ def _failure(loaded: LoadedSpec, exc: BaseException) -> str:
     """`<sql or py file> line N[, column C]: the query of `name` failed: <what>`; the place
     is the sandbox's (DuckDB's `LINE n:` and caret) or that of the module's deepest frame."""
     spec = loaded.spec
-    if isinstance(exc, SandboxError):
+    if isinstance(exc, LocatedError):
         where = exc.where + (f" {exc.position}" if exc.position else "")
         return f"{where}: the query of `{spec.name}` failed: {exc.reason}"
     code = loaded.path.parent / str(spec.sql if loaded.query is not None else spec.python)
@@ -256,9 +256,17 @@ def _failure(loaded: LoadedSpec, exc: BaseException) -> str:
     return f"{where}: the query of `{spec.name}` failed: {first}"
 
 
+# How definitions' queries run: (con, definitions, window) -> their outcomes by name. The
+# default runs SQL in a sandbox over the store (observatory/sandbox.py); the Spark engine
+# (observatory/spark/engine.py) supplies its own.
+Runner = Callable[[duckdb.DuckDBPyConnection, list[LoadedSpec], "PeriodFilter | None"],
+                  dict[str, "Ran"]]
+
+
 def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                 names: list[str] | None = None, window: PeriodFilter | None = None,
-                progress: Progress = silent_progress) -> list[RunResult]:
+                progress: Progress = silent_progress,
+                runner: Runner | None = None) -> list[RunResult]:
     """Compute the named indicators (default: all) into `indicator_results` (only the
     periods of `window` when given).
 
@@ -278,7 +286,7 @@ def compute_all(con: duckdb.DuckDBPyConnection, registry: Registry, *,
                                          "(see `observatory ingest --help`)")
         else:
             ready.append(loaded)
-    ran = _run_all(con, ready, window)
+    ran = (runner or sandbox_runner)(con, ready, window)
     for loaded in ready:
         name, outcome = loaded.spec.name, ran[loaded.spec.name]
         start = time.perf_counter()
