@@ -24,6 +24,14 @@ if ! command -v pdftotext >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null
 fi
 
+# The Spark tests run pyspark in local mode, on Debian's Java runtime.
+if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "Installing Debian's openjdk-17-jre-headless for the Spark tests…" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+
 # The operational-database tests also run on PostgreSQL: a throw-away server for this run,
 # stopped and removed on exit (so no `exec` below: it would skip the trap).
 if [ -z "${OBSERVATORY_TEST_POSTGRES_URL:-}" ]; then
@@ -39,7 +47,7 @@ if [ -z "${OBSERVATORY_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 
-python3 -m uv sync --locked
+python3 -m uv sync --locked --extra spark
 status=0
-python3 -m uv run --locked pytest "$@" || status=$?
+python3 -m uv run --locked --extra spark pytest "$@" || status=$?
 exit "$status"

@@ -12,6 +12,7 @@ spells them differently (1-based list indexing as `element_at`, `list_position`,
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -159,11 +160,11 @@ def _line_of(error: Exception, sql: str) -> int | None:
 
 def _only_tables(tree: exp.Expression, tables: set[str], sql: str, where: str) -> None:
     """Refuse any table but the store's (and the query's own CTEs): no file paths
-    (`parquet.\`/path\``), no table functions that read files."""
+    (parquet.`/path`), no table functions that read files."""
     own = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         if isinstance(table.this, exp.Anonymous | exp.Func):
-            name = table.this.name or "a table function"
+            name = _function_name(table.this, READ) or "a table function"
         elif table.db or table.catalog or table.name.lower() not in tables | own:
             name = ".".join(p for p in (table.catalog, table.db, table.name) if p)
         else:
@@ -171,6 +172,47 @@ def _only_tables(tree: exp.Expression, tables: set[str], sql: str, where: str) -
         raise TranslationError(where, f"reads `{name}`, which is not a table of the store; "
                                "definitions read the store's tables and views only.",
                                position=_where_named(sql, name))
+
+
+# Function-like SQL forms that are not in pyspark.sql.functions' list.
+_SQL_FORMS = {"cast", "try_cast", "case", "if", "in", "exists", "array", "struct", "map",
+              "interval", "extract", "trim", "substring", "position", "overlay", "filter"}
+
+
+@functools.cache
+def spark_functions() -> frozenset[str]:
+    """The names of Spark's built-in functions (pyspark's own list); empty without
+    pyspark, when the check is left to Spark."""
+    try:
+        import pyspark.sql.functions as functions
+    except ImportError:
+        return frozenset()
+    return frozenset(n.lower() for n in dir(functions) if not n.startswith("_"))
+
+
+def _spark_only(tree: exp.Expression, sql: str, where: str) -> None:
+    """Refuse functions and joins Spark does not have, naming the first with its line."""
+    known = spark_functions()
+    for join in tree.find_all(exp.Join):
+        if "ASOF" in join.sql(dialect=READ).upper().split(" JOIN")[0]:
+            raise TranslationError(where, "Spark has no ASOF JOIN; join on a window or "
+                                   "the nearest time with a regular join.",
+                                   position=_where_named(sql, "asof"))
+    if not known:
+        return
+    for node in tree.find_all(exp.Func):
+        name = _function_name(node, WRITE)
+        if name and name not in known and name not in _SQL_FORMS:
+            original = _function_name(node, READ) or name
+            raise TranslationError(where, f"Spark has no function `{name}` (DuckDB's "
+                                   f"`{original}`); write it with functions both engines "
+                                   "have.", position=_where_named(sql, original))
+
+
+def _function_name(node: exp.Expression, dialect: str) -> str | None:
+    """The name a function call is written with in `dialect`."""
+    found = re.match(r"([A-Za-z_][A-Za-z0-9_]*)\(", node.sql(dialect=dialect))
+    return found.group(1).lower() if found else None
 
 
 def _where_named(sql: str, name: str) -> str:
@@ -191,6 +233,7 @@ def to_spark(sql: str, *, parameters: dict[str, object], macros: dict[str, Macro
     tree = _spark_idioms(_expand(_bind(tree, parameters, where), macros))
     if tables is not None:
         _only_tables(tree, {t.lower() for t in tables}, sql, where)
+    _spark_only(tree, sql, where)
     try:
         return tree.sql(dialect=WRITE, unsupported_level=ErrorLevel.RAISE, comments=False)
     except UnsupportedError as exc:

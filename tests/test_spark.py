@@ -1,0 +1,142 @@
+"""The same definitions on Spark (issue 17): translation with the store's macros, what
+cannot run on Spark reported with its line before any cluster time, a missing Java runtime
+or an unreachable master refused in one line with the snapshot unchanged, and a Spark
+build of the Helsinki demo equal to DuckDB's for every indicator, period, resolution and
+cell (counts exactly, ratios within 1e-9 relative)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from observatory.settings import REPO_ROOT
+from observatory.snapshots import copy_store, current_snapshot
+from observatory.spark.translate import TranslationError, store_macros, to_spark
+from observatory.store import connect_read, read_frame
+
+pytest.importorskip("pyspark", reason="the Spark extra (`uv sync --extra spark`)")
+
+RESULTS = ("SELECT indicator, period, resolution, h3_cell, value, numerator, denominator "
+           "FROM indicator_results")
+KEYS = ["indicator", "period", "resolution", "h3_cell"]
+
+
+@pytest.fixture(scope="module")
+def macros(helsinki_store: Path):  # type: ignore[no-untyped-def]
+    con = connect_read(helsinki_store)
+    try:
+        return store_macros(con)
+    finally:
+        con.close()
+
+
+def test_macros_are_expanded_and_duckdb_idioms_rewritten(macros) -> None:  # type: ignore[no-untyped-def]
+    sql = (REPO_ROOT / "indicators" / "accessibility" / "walk_share.sql").read_text()
+    text = to_spark(sql, parameters={"category": "grocery", "speed_kmh": 4.8,
+                                     "max_minutes": 15}, macros=macros,
+                    tables={"walk_access_origins", "study_cells"})
+    assert "walk_reach_cells(" not in text.lower() and "walk_cells(" not in text.lower()
+    assert "ELEMENT_AT(" in text and "ARRAY_POSITION(" in text  # 1-based lists, as DuckDB's
+    assert "LIST_" not in text and "'grocery'" in text
+    parent = to_spark("SELECT h3_parent(h3_cell, 7) AS p FROM study_cells", parameters={},
+                      macros=macros, tables={"study_cells"})
+    assert "SHIFTLEFT(" in parent and "h3_parent" not in parent  # bit arithmetic, no UDF
+
+
+@pytest.mark.parametrize(("sql", "words"), [
+    ("SELECT h3_cell,\n  jaro_winkler_similarity(name, 'x') AS value\nFROM osm_pois",
+     "line 2: Spark has no function `jarowinkler_similarity`"),
+    ("SELECT h3_cell, 1 AS value\nFROM osm_pois\nASOF JOIN study_cells USING (h3_cell)",
+     "line 3: Spark has no ASOF JOIN"),
+    ("SELECT h3_cell, 1 AS value\nFROM read_parquet('/etc/passwd')",
+     "line 2: reads `read_parquet`, which is not a table of the store"),
+    ("SELECT h3_cell, 1 AS value\nFROM osm_pois WHERE x = $missing",
+     "`$missing` has no value"),
+])
+def test_what_cannot_run_on_spark_is_named_with_its_line(macros, sql: str,  # type: ignore[no-untyped-def]
+                                                         words: str) -> None:
+    with pytest.raises(TranslationError, match=words.replace("$", r"\$").replace("(", r"\(")):
+        to_spark(sql, parameters={}, macros=macros, where="x.sql",
+                 tables={"osm_pois", "study_cells"})
+
+
+def test_validate_with_the_spark_engine_reports_before_any_cluster_time(
+    helsinki_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from observatory.cli import main
+
+    folder = tmp_path / "indicators"
+    shutil.copytree(REPO_ROOT / "indicators", folder)
+    template = (folder / "mobility" / "public_transport_stops_count.yml").read_text()
+    (folder / "mobility" / "fuzzy_stops_count.yml").write_text(
+        template.replace("public_transport_stops_count", "fuzzy_stops_count"))
+    (folder / "mobility" / "fuzzy_stops_count.sql").write_text(
+        "SELECT h3_cell,\n       count(*) FILTER (WHERE jaro_winkler_similarity(name, 'stop')"
+        " > 0.9) AS value\nFROM osm_pois\nGROUP BY h3_cell\n")
+    assert main(["indicators", "validate", "--engine", "spark", "--indicators", str(folder),
+                 "--store", str(helsinki_store)]) == 2
+    err = capsys.readouterr().err
+    assert "1 problem" in err and "fuzzy_stops_count.sql line 2: Spark has no function" in err
+    assert main(["indicators", "validate", "--engine", "spark",
+                 "--store", str(helsinki_store)]) == 0
+    assert "every SQL definition translates for Spark" in capsys.readouterr().out
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_master_or_no_java_is_one_line_and_changes_nothing(
+    store_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from observatory.cli import main
+
+    snapshot = current_snapshot(store_copy)
+    master = f"spark://127.0.0.1:{_free_port()}"
+    assert main(["indicators", "compute", "--engine", "spark", "--master", master,
+                 "--store", str(store_copy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"--master {master}: nothing answers" in err
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on it
+    assert main(["build", "--engine", "spark", "--store", str(store_copy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no Java runtime for Spark" in err
+    assert "openjdk-17-jre-headless" in err
+    assert current_snapshot(store_copy) == snapshot
+
+
+@pytest.mark.slow
+def test_a_spark_build_equals_duckdb_everywhere(
+    helsinki_store: Path, tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every indicator, period, resolution and cell: counts exactly, ratios to 1e-9."""
+    from observatory.cli import main
+
+    copy = copy_store(helsinki_store, tmp_path_factory.mktemp("spark") / "copy.duckdb")
+    assert main(["indicators", "compute", "--engine", "spark", "--master", "local[2]",
+                 "--store", str(copy)]) == 0
+    assert "spark: " in capsys.readouterr().err  # the inputs went as Parquet partitions
+    frames = []
+    for store in (helsinki_store, copy):
+        con = connect_read(store)
+        frames.append(read_frame(con, RESULTS))
+        con.close()
+    duck, spark = frames
+    assert spark.height == duck.height > 10_000
+    assert spark["indicator"].n_unique() == duck["indicator"].n_unique() > 60
+    joined = duck.join(spark, on=KEYS, how="full", nulls_equal=True, suffix="_spark",
+                       coalesce=True)
+    for column in ("value", "numerator", "denominator"):
+        ours, theirs = pl.col(column), pl.col(f"{column}_spark")
+        off = joined.filter(((ours - theirs).abs() > 1e-9 * (1 + ours.abs()))
+                            | (ours.is_null() != theirs.is_null()))
+        assert off.is_empty(), off.head(5)
