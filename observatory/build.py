@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from observatory.accessibility import compute_walk_access
 from observatory.connectors import Progress, connector_named, silent_progress
@@ -72,8 +73,10 @@ def default_pbf() -> Path:
 
 def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path | str,
                 progress: Progress = silent_progress,
-                options: Mapping[str, object] | None = None) -> SourceRecord:
-    """Run one connector into an open write session and record its provenance."""
+                options: Mapping[str, object] | None = None, *,
+                distances_with: Callable[..., np.ndarray] | None = None) -> SourceRecord:
+    """Run one connector into an open write session and record its provenance
+    (`distances_with`: how walking access computes distances, e.g. on Spark)."""
     options = dict(options or {})
     record = connector_named(kind).ingest(con, path, progress, options)
     record = replace(record, options={**options, **record.options})
@@ -86,8 +89,18 @@ def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path | str,
             record_source(con, model_population(con))
             progress("modelled population from building floor area")
     if kind in DERIVES_WALK_ACCESS and has_network(con):
-        record_source(con, compute_walk_access(con, progress=progress))
+        record_source(con, compute_walk_access(con, progress=progress,
+                                               distances_with=distances_with))
     return record
+
+
+def walk_access_again(con: duckdb.DuckDBPyConnection, progress: Progress, *,
+                      distances_with: Callable[..., np.ndarray] | None = None) -> None:
+    """Recompute walking access from the store's network (a Spark build does it region by
+    region); nothing without a network."""
+    if has_network(con):
+        record_source(con, compute_walk_access(con, progress=progress,
+                                               distances_with=distances_with))
 
 
 def has_network(con: duckdb.DuckDBPyConnection) -> bool:

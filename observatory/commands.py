@@ -26,6 +26,7 @@ from observatory.settings import (
 
 if TYPE_CHECKING:
     from observatory.registry import Registry
+    from observatory.spark.regions import RegionalEngine
 
 
 def _json_out(payload: object) -> None:
@@ -126,11 +127,19 @@ def build(args: argparse.Namespace) -> int:
                                 "--no-serve` or give a config listing sources.")
     progress = stderr_progress("build")
     _engine_ready(args)
+    regional = _regions(args)
     with write_session(path) as con:
         for kind, source in entries:
-            builder.ingest_into(con, kind, source, progress)
+            builder.ingest_into(con, kind, source, progress, distances_with=regional)
+        if regional is not None and not {k for k, _ in entries} & set(
+                builder.DERIVES_WALK_ACCESS):  # the whole build on Spark: walk access too
+            builder.walk_access_again(con, progress, distances_with=regional)
         results = builder.compute_into(con, indicators=_folder(args), progress=progress,
                                        **_engine(args))
+    if regional is not None and regional.stats:
+        last = regional.stats[-1]
+        progress(f"spark regions: {last.regions} regions, halo overhead "
+                 f"{last.halo_overhead:.0%} ({len(regional.stats)} targets)")
     builder.after_publish(path, progress, indicators=_folder(args))
     print(f"{len(results)} indicators computed into {path}", file=sys.stderr)
     return 0
@@ -146,6 +155,16 @@ def _engine_ready(args: argparse.Namespace) -> None:
         from observatory.spark.session import preflight
 
         preflight(args.master)
+
+
+def _regions(args: argparse.Namespace) -> RegionalEngine | None:
+    """Walking access region by region on Spark, for `build --engine spark`."""
+    if getattr(args, "engine", "duckdb") != "spark":
+        return None
+    from observatory.spark.regions import RegionalEngine
+    from observatory.spark.session import spark_session
+
+    return RegionalEngine(spark_session(args.master))
 
 
 def _folder(args: argparse.Namespace) -> Path | None:

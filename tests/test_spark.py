@@ -116,15 +116,21 @@ def test_an_unreachable_master_or_no_java_is_one_line_and_changes_nothing(
 @pytest.mark.slow
 def test_a_spark_build_equals_duckdb_everywhere(
     helsinki_store: Path, tmp_path_factory: pytest.TempPathFactory,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every indicator, period, resolution and cell: counts exactly, ratios to 1e-9."""
+    """`build --engine spark`: walking access region by region (resolution-8 regions, so
+    the small extract has several, each with its halo) and every definition on Spark;
+    every indicator, period, resolution and cell equals DuckDB's (counts exactly, ratios
+    to 1e-9)."""
     from observatory.cli import main
 
     copy = copy_store(helsinki_store, tmp_path_factory.mktemp("spark") / "copy.duckdb")
-    assert main(["indicators", "compute", "--engine", "spark", "--master", "local[2]",
+    monkeypatch.setenv("OBSERVATORY_SPARK_REGION_RESOLUTION", "8")
+    assert main(["build", "--engine", "spark", "--master", "local[2]",
                  "--store", str(copy)]) == 0
-    assert "spark: " in capsys.readouterr().err  # the inputs went as Parquet partitions
+    err = capsys.readouterr().err
+    assert "spark: " in err  # the inputs went as Parquet partitions
+    assert "spark regions: 10 regions" in err
     frames = []
     for store in (helsinki_store, copy):
         con = connect_read(store)
@@ -140,3 +146,28 @@ def test_a_spark_build_equals_duckdb_everywhere(
         off = joined.filter(((ours - theirs).abs() > 1e-9 * (1 + ours.abs()))
                             | (ours.is_null() != theirs.is_null()))
         assert off.is_empty(), off.head(5)
+
+
+def test_regions_give_the_single_machine_distances() -> None:
+    """Each region with its halo, by the single-machine engine: the same distances as
+    the whole graph, without Spark (the function each Spark task runs)."""
+    import numpy as np
+
+    from observatory.bench.accessibility import helsinki_model
+    from observatory.network import distances_from_sources
+    from observatory.spark.regions import _payload, node_regions, region_distances
+
+    model = helsinki_model()
+    graph, (nodes, offsets) = model.graph, model.services["grocery"].snap.entries()
+    whole = distances_from_sources(graph, sources=nodes, offsets_m=offsets,
+                                   limit_m=model.limit_m)
+    regions = node_regions(graph, 8)
+    payload, out = _payload(graph, regions), np.full(graph.n_nodes, np.inf)
+    for region in np.unique(regions):
+        own, found, size = region_distances(payload, int(region), sources=nodes,
+                                            offsets_m=offsets, limit_m=model.limit_m)
+        assert own.size <= size <= graph.n_nodes
+        out[own] = found
+    assert np.array_equal(np.isfinite(out), np.isfinite(whole))
+    reached = np.isfinite(whole)
+    assert np.abs(out[reached] - whole[reached]).max() < 1e-9

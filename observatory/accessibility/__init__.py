@@ -57,14 +57,18 @@ METHOD_TEXT = (
 
 
 def compute_walk_access(con: duckdb.DuckDBPyConnection, *,
-                        progress: Callable[[str], None]) -> SourceRecord:
+                        progress: Callable[[str], None],
+                        distances_with: Callable[..., np.ndarray] | None = None,
+                        ) -> SourceRecord:
     """Compute walking access for every target and write `TABLES`; the provenance record.
 
     Needs `osm_nodes`, `osm_edges`, `osm_pois`, `population_cells` and `study_cells` (and
     `building_residents` with `osm_buildings` when residents are modelled per building).
     The record's `issues` list every origin or service that could not be snapped.
+    `distances_with` replaces the single-machine distances (a Spark build's regions).
     """
-    model = model_from_store(con)
+    model = (model_from_store(con) if distances_with is None
+             else model_from_store(con, distances_with=distances_with))
     graph = model.graph
     components = int(np.unique(graph.components()).size)
     progress(f"walk access: graph of {graph.n_nodes} nodes, {graph.n_edges} edges, "

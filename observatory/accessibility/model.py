@@ -7,6 +7,7 @@ shortest-path search and leaves the graph, the snapping and the other targets al
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -39,12 +40,15 @@ class AccessModel:
     limit_m: float = SEARCH_LIMIT_M
     services: dict[str, Services] = field(default_factory=dict)
     node_distances: dict[str, np.ndarray] = field(default_factory=dict)
+    # How node distances are computed: on this machine, or region by region on Spark
+    # (observatory/spark/regions.py); both give the same numbers.
+    distances_with: Callable[..., np.ndarray] = distances_from_sources
 
     def with_services(self, services: Services) -> None:
         """Set one target's services and recompute that target's distances only."""
         nodes, offsets = services.snap.entries()
         self.services[services.target] = services
-        self.node_distances[services.target] = distances_from_sources(
+        self.node_distances[services.target] = self.distances_with(
             self.graph, sources=nodes, offsets_m=offsets, limit_m=self.limit_m)
 
     def distances(self, target: str, *, origins: Origins | None = None) -> np.ndarray:
@@ -93,17 +97,20 @@ def _service_issue(services: Services, i: int) -> str:
 
 def model_from_store(con: duckdb.DuckDBPyConnection, *,
                      targets: tuple[Target, ...] = TARGETS, limit_m: float = SEARCH_LIMIT_M,
-                     snapper: Snapper = snap_to_edges) -> AccessModel:
+                     snapper: Snapper = snap_to_edges,
+                     distances_with: Callable[..., np.ndarray] = distances_from_sources,
+                     ) -> AccessModel:
     """Build the graph, snap origins, cell centres and services, and compute every target.
 
-    `snapper` places points on the graph (the benchmark passes nearest-node snapping).
+    `snapper` places points on the graph (the benchmark passes nearest-node snapping);
+    `distances_with` computes node distances (a Spark build passes its regional engine).
     """
     graph = graph_from_store(con)
     origins, centres = origin_rows(con), centre_rows(con)
     services = {t: rows for t in targets  # GTFS targets wait for a feed
                 if (rows := service_rows(con, t)) is not None}
     snaps = snap_rows(graph, [origins, centres, *services.values()], snapper=snapper)
-    model = AccessModel(graph=graph, limit_m=limit_m,
+    model = AccessModel(graph=graph, limit_m=limit_m, distances_with=distances_with,
                         origins=origins_from_rows(graph, origins, snap=snaps[0]),
                         centres=origins_from_rows(graph, centres, snap=snaps[1]))
     for (target, rows), snap in zip(services.items(), snaps[2:], strict=True):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -72,10 +74,18 @@ def spark_session(master: str = DEFAULT_MASTER, *, app: str = "observatory") -> 
     preflight(master)
     from pyspark.sql import SparkSession
 
+    # Python tasks (the regional walking access) run in this interpreter, with its packages;
+    # on a cluster, $PYSPARK_PYTHON names the executors' one
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # pyspark 4.3 warns about pandas 3 on every Arrow task; this code uses Arrow only
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas",
+                            FutureWarning)
+
     if master.startswith("sc://"):
         return SparkSession.builder.remote(master).appName(app).getOrCreate()
     builder = (SparkSession.builder.master(master).appName(app)
                .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.shuffle.partitions", "8")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
