@@ -169,6 +169,16 @@ def _bench_commands(sub: argparse._SubParsersAction) -> None:
     drafts.add_argument("--edits", type=int, default=50, help="edits validated (default 50)")
     drafts.add_argument("--previews", type=int, default=10, help="previews (default 10)")
     drafts.set_defaults(handler=cli_drafts.bench_drafts)
+    spark = inner.add_parser("spark", help="climate and service indicators, hourly means "
+                             "and walking access by region: DuckDB vs Spark local[2]")
+    spark.add_argument("--readings", type=int, default=50_000_000,
+                       help="simulated sensor readings (default 50M)")
+    spark.add_argument("--nodes", type=int, default=1_000_000,
+                       help="nodes of the tiled walking network (default 1M)")
+    spark.add_argument("--region-resolution", type=int, default=5,
+                       help="H3 resolution of the regions (default 5)")
+    spark.add_argument("--store", help="the demo store to start from (built when missing)")
+    spark.set_defaults(handler=commands.bench_spark)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -418,3 +418,15 @@ def bench_ingest(args: argparse.Namespace) -> int:
 
     print(json.dumps(ingest.main(rows=args.rows)))
     return 0
+
+
+def bench_spark(args: argparse.Namespace) -> int:
+    """Run the Spark benchmark; its JSON summary is the last line."""
+    from observatory.bench import spark
+
+    _engine_ready(argparse.Namespace(engine="spark", master="local[2]"))
+    store = store_path(args.store)
+    print(json.dumps(spark.main(readings=args.readings, nodes=args.nodes,
+                                region_resolution=args.region_resolution,
+                                store=store if store.exists() else None)))
+    return 0
