@@ -30,21 +30,14 @@ def indicators_drafts(args: argparse.Namespace) -> int:
 
 def indicators_import_draft(args: argparse.Namespace) -> int:
     """Write draft ID (its latest version, or --version) into the indicator folder."""
-    from observatory.datasets import known_datasets
+    from observatory.datasets import known_datasets_at
     from observatory.drafts.export import import_draft
     from observatory.drafts.saved import opened
     from observatory.opsdb import ops_database
     from observatory.registry.loader import _display
-    from observatory.store import connect_read
 
     path = store_path(args.store)
-    known = known_datasets()
-    if path.exists():
-        con = connect_read(path)
-        try:
-            known = known_datasets(con)
-        finally:
-            con.close()
+    known = known_datasets_at(path)
     version = opened(ops_database(path), args.id, args.version)
     written = import_draft(version, indicators_dir(args.indicators), known_inputs=known)
     print(f"draft {version.draft_id} version {version.version} written to "

@@ -228,16 +228,10 @@ def ingest(args: argparse.Namespace) -> int:
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    from observatory.datasets import known_datasets
+    from observatory.datasets import known_datasets_at
     from observatory.registry import load_registry
-    from observatory.store import connect_read
 
-    path = store_path(args.store)
-    known = known_datasets()
-    if path.exists():
-        con = connect_read(path)
-        known = known_datasets(con)
-        con.close()
+    known = known_datasets_at(store_path(args.store))
     return load_registry(indicators_dir(_folder(args)), known_inputs=known)
 
 

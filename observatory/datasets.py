@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from observatory.connectors import available_connectors
-from observatory.store import table_names
+from observatory.store import connect_read, table_names
 
 # Tables the core derives from loaded sources. The walk-access ones are
 # observatory.accessibility's TABLES, named here so that listing datasets does not load the
@@ -25,3 +27,15 @@ def known_datasets(con: duckdb.DuckDBPyConnection | None = None) -> set[str]:
     if con is not None:
         names.update(t for t in table_names(con) if t not in INTERNAL_TABLES)
     return names
+
+
+def known_datasets_at(store: Path) -> set[str]:
+    """`known_datasets` of the store file `store` (its current snapshot), or without a
+    store when there is none yet."""
+    if not store.exists():
+        return known_datasets()
+    con = connect_read(store)
+    try:
+        return known_datasets(con)
+    finally:
+        con.close()
