@@ -171,3 +171,34 @@ def test_regions_give_the_single_machine_distances() -> None:
     assert np.array_equal(np.isfinite(out), np.isfinite(whole))
     reached = np.isfinite(whole)
     assert np.abs(out[reached] - whole[reached]).max() < 1e-9
+
+
+def test_a_definition_spark_cannot_run_stops_the_build_before_spark_starts(
+    store_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every definition is translated before the session starts: a bad one is reported
+    with its file and line, exit 2, the snapshot unchanged, and no Spark was started."""
+    import observatory.spark.engine as engine
+    from observatory.cli import main
+
+    def no_spark(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Spark started before the translations were checked")
+
+    monkeypatch.setattr(engine, "spark_session", no_spark)
+    folder = tmp_path / "indicators" / "mobility"
+    folder.mkdir(parents=True)
+    template = (REPO_ROOT / "indicators" / "mobility" /
+                "public_transport_stops_count.yml").read_text()
+    (folder / "fuzzy_stops_count.yml").write_text(
+        template.replace("public_transport_stops_count", "fuzzy_stops_count"))
+    (folder / "fuzzy_stops_count.sql").write_text(
+        "SELECT h3_cell,\n  count(*) FILTER (WHERE jaro_winkler_similarity(name, 'x') > 0.9)"
+        " AS value\nFROM osm_pois GROUP BY h3_cell\n")
+    snapshot = current_snapshot(store_copy)
+    assert main(["indicators", "compute", "--engine", "spark", "--store", str(store_copy),
+                 "--indicators", str(tmp_path / "indicators")]) == 2
+    err = capsys.readouterr().err
+    assert "fuzzy_stops_count.sql line 2: the query of `fuzzy_stops_count` failed: Spark " \
+           "has no function `jarowinkler_similarity`" in err
+    assert current_snapshot(store_copy) == snapshot

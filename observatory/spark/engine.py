@@ -30,13 +30,7 @@ from observatory.registry.spec import LoadedSpec
 from observatory.sandbox import one_query
 from observatory.spark.session import DEFAULT_MASTER, spark_session
 from observatory.spark.tables import export_tables, register
-from observatory.spark.translate import (
-    Macro,
-    TranslationError,
-    line_naming,
-    store_macros,
-    to_spark,
-)
+from observatory.spark.translate import Macro, line_naming, store_macros, to_spark
 
 
 class SparkQueryError(LocatedError):
@@ -47,13 +41,19 @@ def _no_window(columns: dict[str, str], **_: object) -> nullcontext[None]:
     return nullcontext()
 
 
-def _run(spark: Any, loaded: LoadedSpec, *, macros: dict[str, Macro], tables: set[str],
-         results: Path) -> pl.DataFrame:
+def _translated(loaded: LoadedSpec, *, macros: dict[str, Macro], tables: set[str]) -> str:
+    """The definition's Spark SQL: DuckDB's parser first (exactly one read-only query),
+    then SQLGlot, reading only the store's tables."""
     sql = str(loaded.query)
     where = _display(loaded.path.parent / str(loaded.spec.sql))
-    one_query(sql, where=where)  # DuckDB's parser: exactly one read-only query
-    text = to_spark(sql, parameters=dict(loaded.spec.parameters), macros=macros,
+    one_query(sql, where=where)
+    return to_spark(sql, parameters=dict(loaded.spec.parameters), macros=macros,
                     where=where, tables=tables)
+
+
+def _run(spark: Any, loaded: LoadedSpec, text: str, *, results: Path) -> pl.DataFrame:
+    sql = str(loaded.query)
+    where = _display(loaded.path.parent / str(loaded.spec.sql))
     target = results / f"indicator={loaded.spec.name}"
     try:
         spark.sql(text).write.mode("overwrite").parquet(str(target))
@@ -64,6 +64,14 @@ def _run(spark: Any, loaded: LoadedSpec, *, macros: dict[str, Macro], tables: se
                               position=f"line {line}" if line else "") from None
     return pl.read_parquet(target / "*.parquet") if any(target.glob("*.parquet")) else (
         pl.DataFrame())
+
+
+def _failed(loaded: LoadedSpec, error: Exception) -> Ran:
+    return attempt(functools.partial(_raise, error), _no_window, loaded, None)
+
+
+def _raise(error: Exception) -> pl.DataFrame:
+    raise error
 
 
 class SparkRunner:
@@ -86,21 +94,29 @@ class SparkRunner:
 
     def _run_all(self, con: duckdb.DuckDBPyConnection, chosen: list[LoadedSpec],
                  scratch: Path) -> dict[str, Ran]:
+        from observatory.registry.engine import present_inputs
+
+        macros, ran, texts = store_macros(con), {}, {}
+        present = present_inputs(con)
+        for loaded in (item for item in chosen if item.query is not None):
+            try:  # every translation before any Spark time is spent
+                texts[loaded.spec.name] = _translated(loaded, macros=macros, tables=present)
+            except LocatedError as exc:
+                ran[loaded.spec.name] = _failed(loaded, exc)
+        if ran:
+            return ran  # the build stops on these problems: Spark need not start
         spark = spark_session(self.master)
-        macros = store_macros(con)
         exported = export_tables(con, scratch / "tables")
         self.partitions = sum(1 for _ in (scratch / "tables").rglob("*.parquet"))
-        tables = register(spark, con, scratch / "tables", exported, macros)
+        register(spark, con, scratch / "tables", exported, macros)
         self.progress(f"spark: {len(exported)} tables as {self.partitions} Parquet files on "
                       f"{self.master}")
-        ran: dict[str, Ran] = {}
         for loaded in chosen:
             if loaded.query is None:
-                ran[loaded.spec.name] = attempt(functools.partial(run_python, con, loaded),
-                                                _no_window, loaded, None)
-                continue
-            run = functools.partial(_run, spark, loaded, macros=macros, tables=tables,
-                                    results=scratch / "results")
+                run = functools.partial(run_python, con, loaded)
+            else:
+                run = functools.partial(_run, spark, loaded, texts[loaded.spec.name],
+                                        results=scratch / "results")
             ran[loaded.spec.name] = attempt(run, _no_window, loaded, None)
         return ran
 
@@ -117,11 +133,8 @@ def check_translations(con: duckdb.DuckDBPyConnection,
     for loaded in chosen:
         if loaded.query is None or not set(loaded.spec.inputs) <= tables:
             continue  # Python is code; a definition waiting for data is checked once it has it
-        where = _display(loaded.path.parent / str(loaded.spec.sql))
         try:
-            one_query(str(loaded.query), where=where)
-            to_spark(str(loaded.query), parameters=dict(loaded.spec.parameters),
-                     macros=macros, where=where, tables=tables)
-        except (TranslationError, LocatedError) as exc:
+            _translated(loaded, macros=macros, tables=tables)
+        except LocatedError as exc:
             found.setdefault(loaded.path, []).append(str(exc))
     return found
