@@ -13,8 +13,10 @@ of periods is not used (a Spark build recomputes every period).
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import tempfile
+import uuid
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,10 @@ from observatory.sandbox import one_query
 from observatory.spark.session import DEFAULT_MASTER, spark_session
 from observatory.spark.tables import export_tables, register
 from observatory.spark.translate import Macro, line_naming, store_macros, to_spark
+
+# Where the Parquet partitions go: $OBSERVATORY_SPARK_WORKDIR (storage a cluster's
+# executors share), else a temporary folder (local mode); a build's folder is removed after.
+WORKDIR_ENV = "OBSERVATORY_SPARK_WORKDIR"
 
 
 class SparkQueryError(LocatedError):
@@ -79,7 +85,10 @@ class SparkRunner:
 
     def __init__(self, master: str = DEFAULT_MASTER, *, workdir: Path | None = None,
                  progress: Progress = silent_progress) -> None:
-        self.master, self.workdir, self.progress = master, workdir, progress
+        shared = os.environ.get(WORKDIR_ENV, "").strip()
+        self.master, self.progress = master, progress
+        self.workdir = workdir or (Path(shared) / f"build-{uuid.uuid4().hex[:12]}"
+                                   if shared else None)
         self.partitions = 0
 
     def __call__(self, con: duckdb.DuckDBPyConnection, chosen: list[LoadedSpec],
@@ -89,8 +98,7 @@ class SparkRunner:
         try:
             return self._run_all(con, chosen, scratch)
         finally:
-            if self.workdir is None:
-                shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _run_all(self, con: duckdb.DuckDBPyConnection, chosen: list[LoadedSpec],
                  scratch: Path) -> dict[str, Ran]:
