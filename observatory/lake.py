@@ -260,13 +260,15 @@ def _sql_list(items: list[str]) -> str:
 
 
 def refresh_view(con: duckdb.DuckDBPyConnection, table: str, *, root: Path | None = None,
-                 temporary: bool = False, where: str | None = None) -> None:
+                 temporary: bool = False, where: str | None = None,
+                 months: Iterable[str] | None = None) -> None:
     """(Re)create the view of one lake table over exactly the files the snapshot lists;
     with `root`, over their absolute paths, and as a temporary view with `temporary` (the
     SQL sandbox, observatory/sandbox.py, reads only absolute paths in its lake); `where`
-    keeps only the rows that meet an SQL condition (a build's window of periods)."""
+    keeps only the rows that meet an SQL condition (a build's window of periods), and
+    `months` only the files of those months."""
     columns = LAKE_TABLES[table]
-    files = paths(con, table)
+    files = paths(con, table, months=months)
     if root is not None:
         files = [str(root / f) for f in files]
     select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())

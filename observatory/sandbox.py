@@ -133,6 +133,10 @@ class Sandbox:
             raise
         self._con = con
         self._busy = threading.Lock()
+        # the window the tables are narrowed to (see rows_between), and whether a block of
+        # it is running
+        self._narrowed: tuple[tuple[tuple[str, str], ...], datetime, datetime | None] | None = None
+        self._inside = False
 
     def _lock_down(self, con: duckdb.DuckDBPyConnection, lake_root: Path | None) -> None:
         path = str(self.snapshot.resolve())
@@ -156,25 +160,44 @@ class Sandbox:
                      end: datetime | None = None) -> Iterator[None]:
         """Within the block, queries see only the rows of the tables (or views) of `columns`
         whose time column lies in [start, end): a build's window of periods. The lake's
-        views are recreated with the condition, other tables shadowed by temporary views."""
+        views are recreated over the window's months with the condition, other tables
+        shadowed by temporary views. The views stay narrowed after the block until a query
+        outside any window, so definitions with the same window (an append's) share them."""
+        key = (tuple(sorted(columns.items())), start, end)
         with self._busy:
-            for table, column in columns.items():
-                condition = window_condition(column, start, end)
-                if table in lake.LAKE_TABLES and self._lake is not None:
-                    lake.refresh_view(self._con, table, root=self._lake, temporary=True,
-                                      where=condition)
-                else:
-                    self._con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * '
-                                      f'FROM store.main."{table}" WHERE {condition}')
+            if self._narrowed != key:
+                self._widen()
+                for table, column in columns.items():
+                    self._narrow(table, column, start, end)
+                self._narrowed = key
+            self._inside = True
         try:
             yield
         finally:
-            with self._busy:
-                for table in columns:
-                    if table in lake.LAKE_TABLES and self._lake is not None:
-                        lake.refresh_view(self._con, table, root=self._lake, temporary=True)
-                    else:
-                        self._con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
+            self._inside = False
+
+    def _narrow(self, table: str, column: str, start: datetime, end: datetime | None) -> None:
+        condition = window_condition(column, start, end)
+        if table in lake.LAKE_TABLES and self._lake is not None:
+            last = end or datetime.now(start.tzinfo)
+            months = [f"{y:04d}-{m:02d}" for y in range(start.year, last.year + 1)
+                      for m in range(1, 13)]
+            lake.refresh_view(self._con, table, root=self._lake, temporary=True,
+                              where=condition, months=months)
+        else:
+            self._con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * '
+                              f'FROM store.main."{table}" WHERE {condition}')
+
+    def _widen(self) -> None:
+        """Every table whole again (the lock is held)."""
+        if self._narrowed is None:
+            return
+        for table, _ in self._narrowed[0]:
+            if table in lake.LAKE_TABLES and self._lake is not None:
+                lake.refresh_view(self._con, table, root=self._lake, temporary=True)
+            else:
+                self._con.execute(f'DROP VIEW IF EXISTS temp.main."{table}"')
+        self._narrowed = None
 
     def _located(self, wrapped: str, params: dict[str, object] | None,
                  exc: duckdb.Error) -> tuple[str, int]:
@@ -196,6 +219,8 @@ class Sandbox:
         text = one_query(sql, where=where)
         cap = self.limits.max_rows if max_rows is None else max_rows
         with self._busy:  # one query at a time: temp views live on this one connection
+            if not self._inside:
+                self._widen()
             timer = threading.Timer(self.limits.timeout_s, self._con.interrupt)
             started = time.perf_counter()
             timer.start()
