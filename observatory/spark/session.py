@@ -40,7 +40,7 @@ def _reachable(master: str) -> None:
     if parsed.scheme not in _PORTS:
         raise SparkUnavailableError(
             f"--master {master}: not a Spark master; give local[*], local[N], "
-            "spark://HOST:PORT or sc://HOST:PORT (Spark Connect).")
+            "spark://HOST:PORT, sc://HOST:PORT (Spark Connect), yarn or k8s://URL.")
     host, port = parsed.hostname or "", parsed.port or _PORTS[parsed.scheme]
     try:
         with socket.create_connection((host, port), timeout=3):
@@ -60,12 +60,19 @@ def preflight(master: str = DEFAULT_MASTER) -> None:
         raise SparkUnavailableError(
             "pyspark is not installed: `uv sync --extra spark` (the test command installs "
             "it) or `pip install pyspark`.") from None
+    if master.startswith("sc://"):
+        try:
+            import grpc  # noqa: F401  # Spark Connect's client speaks gRPC
+        except ImportError:
+            raise SparkUnavailableError(
+                f"--master {master}: Spark Connect needs its client libraries: "
+                "`pip install 'pyspark[connect]'` (or use spark://HOST:PORT).") from None
     if not master.startswith("sc://") and java_runtime() is None:
         raise SparkUnavailableError(
             "no Java runtime for Spark: install one (`apt-get install "
             "openjdk-17-jre-headless`) or set $JAVA_HOME.")
-    if not master.startswith("local"):
-        _reachable(master)
+    if not master.startswith(("local", "yarn", "k8s://")):  # YARN and Kubernetes: Spark's
+        _reachable(master)                                   # own client finds them
 
 
 def spark_session(master: str = DEFAULT_MASTER, *, app: str = "observatory") -> Any:
