@@ -122,14 +122,17 @@ class Sandbox:
                  limits: Limits = Limits()) -> None:
         self.snapshot, self.limits = Path(snapshot), limits
         self._lake = lake_root.resolve() if lake_root is not None else None
+        # spills go to a folder of this sandbox's own
+        self._spill = tempfile.mkdtemp(prefix="observatory-sandbox-spill-")
         config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
                   "allow_community_extensions": False, "threads": limits.threads,
-                  "memory_limit": limits.memory_limit}
+                  "memory_limit": limits.memory_limit, "temp_directory": self._spill}
         con = duckdb.connect(":memory:", config=config)
         try:
             self._lock_down(con, lake_root)
         except BaseException:
             con.close()
+            shutil.rmtree(self._spill, ignore_errors=True)
             raise
         self._con = con
         self._busy = threading.Lock()
@@ -148,12 +151,15 @@ class Sandbox:
         if lake_root is not None:  # the lake's views with absolute paths, as temp views
             for table in lake.LAKE_TABLES:
                 lake.refresh_view(con, table, root=lake_root.resolve(), temporary=True)
+        con.execute("SET TimeZone = 'UTC'")  # ICU is built in; years counted as Spark does
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
 
     def close(self) -> None:
-        """Close the sandbox's connection."""
-        self._con.close()
+        """Close the sandbox's connection (after the query running on it, if any)."""
+        with self._busy:
+            self._con.close()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
     @contextlib.contextmanager
     def rows_between(self, columns: dict[str, str], *, start: datetime,
@@ -167,9 +173,9 @@ class Sandbox:
         with self._busy:
             if self._narrowed != key:
                 self._widen()
+                self._narrowed = key  # first: a failure below still widens them all later
                 for table, column in columns.items():
                     self._narrow(table, column, start, end)
-                self._narrowed = key
             self._inside = True
         try:
             yield
@@ -211,6 +217,26 @@ class Sandbox:
         except duckdb.Error as again:
             return str(again), len(_EXPLAIN)
         return str(exc), 0
+
+    def describe(self, sql: str, *, params: dict[str, object] | None = None,
+                 where: str = "the query") -> dict[str, str]:
+        """The columns and DuckDB types the one read-only query in `sql` returns, found by
+        binding it, without running it (validation as one types: milliseconds, whatever
+        the query would cost). SandboxError as `query` words it."""
+        text = one_query(sql, where=where)
+        wrapped = f"{_WRAP}{text}\n)"
+        with self._busy:
+            if not self._inside:
+                self._widen()
+            try:
+                relation = self._con.sql(wrapped, params=params or {})
+                return dict(zip(relation.columns, (str(t) for t in relation.types),
+                                strict=True))
+            except duckdb.Error as exc:
+                message, before = self._located(wrapped, params, exc)
+                raise SandboxError(where, _first_line(str(exc)),
+                                   position=_position(message, shift=len(_WRAP) + before)
+                                   ) from None
 
     def query(self, sql: str, *, params: dict[str, object] | None = None,
               where: str = "the query", max_rows: int | None = None) -> QueryResult:

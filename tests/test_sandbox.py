@@ -181,3 +181,18 @@ def test_escapes_in_indicator_files_are_refused_by_compute(
     left = {"x.parquet", "x.csv", "y.csv", "export", "other.duckdb"} & set(os.listdir(tmp_path))
     assert not left, left
     assert current_snapshot(store_copy) == snapshot and snapshot.read_bytes() == before
+
+
+def test_validation_binds_without_running(helsinki_store: Path) -> None:
+    """A query that would run for minutes is described in an instant: validation as one
+    types never runs the query (and never holds the shared sandbox for long)."""
+    box = Sandbox(current_snapshot(helsinki_store), lake_root=store_dir(helsinki_store) / "lake",
+                  limits=Limits(timeout_s=2.0))
+    try:
+        described = box.describe("SELECT count(*) AS n, h3_cell FROM study_cells, "
+                                 "range(100000000000) GROUP BY h3_cell")
+        assert described == {"n": "BIGINT", "h3_cell": "BIGINT"}
+        with pytest.raises(SandboxError, match=r"line 1, column 8: .*no_such"):
+            box.describe("SELECT no_such FROM study_cells")
+    finally:
+        box.close()

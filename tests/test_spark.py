@@ -202,3 +202,52 @@ def test_a_definition_spark_cannot_run_stops_the_build_before_spark_starts(
     assert "fuzzy_stops_count.sql line 2: the query of `fuzzy_stops_count` failed: Spark " \
            "has no function `jarowinkler_similarity`" in err
     assert current_snapshot(store_copy) == snapshot
+
+
+def test_a_region_s_halo_is_measured_in_ground_metres() -> None:
+    """Near the edge of a wide latitude range the local projection overstates east-west
+    lengths (min_scale < 1): a neighbour 990 m away on the ground lies more than 1,000
+    projected metres off, and must still be in the halo of a 1,000 m search."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from observatory.network import EARTH_RADIUS_M, projection_from_lonlat
+    from observatory.spark.regions import region_distances
+
+    lats = np.array([44.0, 46.0, 46.0])
+    dlon = np.degrees(990 / (EARTH_RADIUS_M * np.cos(np.radians(46.0))))
+    lons = np.array([7.0, 7.0, 7.0 + dlon])
+    projection = projection_from_lonlat(lons, lat=lats)
+    xy = projection.to_xy(lons, lat=lats)
+    assert xy[2, 0] - xy[1, 0] > 1000.0 and projection.min_scale < 1
+    csr = sp.csr_array((np.array([990.0, 990.0]), (np.array([1, 2]), np.array([2, 1]))),
+                       shape=(3, 3))
+    graph = {"xy": xy, "data": csr.data, "indices": csr.indices, "indptr": csr.indptr,
+             "regions": np.array([1, 2, 3]), "min_scale": projection.min_scale}
+    own, found, _ = region_distances(graph, 2, sources=np.array([2]),
+                                     offsets_m=np.array([0.0]), limit_m=1000.0)
+    assert own.tolist() == [1] and found.tolist() == [990.0]
+
+
+def test_java_and_file_functions_are_refused(macros) -> None:  # type: ignore[no-untyped-def]
+    for call in ("java_method('java.lang.System', 'exit', 1)", "reflect('java.lang.Thread', "
+                 "'sleep', 60000)", "input_file_name()"):
+        with pytest.raises(TranslationError, match="is not allowed: it runs code or reads"):
+            to_spark(f"SELECT h3_cell, {call} AS value\nFROM osm_pois", parameters={},
+                     macros=macros, where="x.sql", tables={"osm_pois"})
+
+
+def test_an_empty_spatial_table_is_exported_with_its_schema(tmp_path: Path) -> None:
+    import duckdb
+
+    from observatory.spark.tables import export_tables
+    from observatory.store import init_schema
+
+    con = duckdb.connect()
+    init_schema(con)
+    con.execute("CREATE TABLE empty_cells (h3_cell BIGINT, residents DOUBLE)")
+    tables = export_tables(con, tmp_path)
+    con.close()
+    assert tables["empty_cells"] == ["h3_cell", "residents"]
+    files = list((tmp_path / "empty_cells").rglob("*.parquet"))
+    assert len(files) == 1 and pl.read_parquet(files[0]).columns == ["h3_cell", "residents"]

@@ -27,8 +27,9 @@ def header(version: DraftVersion) -> str:
 
 def exported(version: DraftVersion) -> dict[str, str]:
     """The pair, by file name: `<name>.yml` (with its header) and `<name>.sql`."""
-    return {f"{version.name}.yml": header(version) + version.definition,
-            f"{version.name}.sql": version.query if version.query.endswith("\n")
+    name = version.name.strip()
+    return {f"{name}.yml": header(version) + version.definition,
+            f"{name}.sql": version.query if version.query.endswith("\n")
             else version.query + "\n"}
 
 
@@ -58,13 +59,35 @@ def import_draft(version: DraftVersion, folder: Path, *,
             [f"draft {version.draft_id} version {version.version}: {len(problems)} "
              f"problem{'s' if len(problems) != 1 else ''}; nothing was written:"]
             + [f"  {p}" for p in problems]))
-    check.target.parent.mkdir(parents=True, exist_ok=True)
     texts = exported(version)
-    written = []
-    for path in (check.target, sql):
-        temporary = path.with_name(f".{path.name}.importing")
-        temporary.write_text(texts[path.name], encoding="utf-8")
-        written.append((temporary, path))
-    for temporary, path in written:
-        os.replace(temporary, path)
-    return [path for _, path in written]
+    return _write_both({check.target: header(version) + version.definition,
+                        sql: texts[f"{version.name.strip()}.sql"]})
+
+
+def _write_both(names: dict[Path, str]) -> list[Path]:
+    """Both files or neither, never over an existing file (a hard link fails if the name
+    exists, even when someone creates it meanwhile); no temporary file is left."""
+    for path in names:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    temporaries = []
+    try:
+        for path, text in names.items():
+            temporary = path.with_name(f".{path.name}.importing")
+            temporary.write_text(text, encoding="utf-8")
+            temporaries.append(temporary)
+            os.link(temporary, path)
+            written.append(path)
+    except FileExistsError as exc:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise DraftError(f"{_display(Path(exc.filename))} appeared while importing; nothing "
+                         "was written.") from None
+    except OSError:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+    return written

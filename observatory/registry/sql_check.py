@@ -21,27 +21,34 @@ def _contract(loaded: LoadedSpec) -> list[str]:
     return needed + (["numerator", "denominator"] if loaded.spec.aggregation == "ratio" else [])
 
 
+_NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", '"NULL"', "NULL"}
+
+
+def _numeric(kind: str) -> bool:
+    return kind in _NUMERIC or kind.startswith("DECIMAL")
+
+
 def check_query(sandbox: Sandbox, loaded: LoadedSpec) -> list[str]:
-    """The problems of one definition's SQL (none for a `python:` definition)."""
+    """The problems of one definition's SQL (none for a `python:` definition), found by
+    binding it in the sandbox: nothing runs."""
     if loaded.query is None:
         return []
     where = _display(loaded.path.parent / str(loaded.spec.sql))
     try:
-        result = sandbox.query(loaded.query, params=dict(loaded.spec.parameters), where=where,
-                               max_rows=0)
+        schema = sandbox.describe(loaded.query, params=dict(loaded.spec.parameters),
+                                  where=where)
     except SandboxError as exc:
         return [str(exc)]
-    schema = result.frame.schema
     problems = []
     if missing := [c for c in _contract(loaded) if c not in schema]:
         problems.append(f"{where}: the query returns no column {', '.join(missing)} (it "
                         f"returns {', '.join(schema) or 'nothing'}); name its output "
                         "columns so.")
     for column in (c for c in _contract(loaded) if c in schema):
-        kind = schema[column]
-        if not kind.is_numeric():
-            problems.append(f"{where}: column {column} is {kind}, not a number; cast it "
-                            "(h3_cell is a UBIGINT cell id, the others numbers).")
+        if not _numeric(schema[column]):
+            problems.append(f"{where}: column {column} is {schema[column]}, not a number; "
+                            "cast it (h3_cell is a BIGINT cell id, the others numbers).")
     return problems
 
 

@@ -16,6 +16,7 @@ import functools
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from contextlib import nullcontext
 from pathlib import Path
@@ -29,7 +30,7 @@ from observatory.errors import LocatedError
 from observatory.registry.engine import PeriodFilter, Ran, attempt, run_python
 from observatory.registry.loader import _display
 from observatory.registry.spec import LoadedSpec
-from observatory.sandbox import one_query
+from observatory.sandbox import BUILD_SECONDS_ENV, build_limits, one_query
 from observatory.spark.session import DEFAULT_MASTER, spark_session
 from observatory.spark.tables import export_tables, register
 from observatory.spark.translate import Macro, line_naming, store_macros, to_spark
@@ -61,13 +62,23 @@ def _run(spark: Any, loaded: LoadedSpec, text: str, *, results: Path) -> pl.Data
     sql = str(loaded.query)
     where = _display(loaded.path.parent / str(loaded.spec.sql))
     target = results / f"indicator={loaded.spec.name}"
+    group, limit = f"observatory-{loaded.spec.name}", build_limits().timeout_s
+    spark.sparkContext.setJobGroup(group, f"indicator {loaded.spec.name}",
+                                   interruptOnCancel=True)
+    timer = threading.Timer(limit, spark.sparkContext.cancelJobGroup, args=(group,))
+    timer.start()
     try:
         spark.sql(text).write.mode("overwrite").parquet(str(target))
     except Exception as exc:  # Spark's AnalysisException and friends: one line, a place
+        if not timer.is_alive():
+            raise SparkQueryError(where, f"stopped after {limit:g} s, the time limit "
+                                  f"(${BUILD_SECONDS_ENV}).") from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         line = line_naming(sql, first)
         raise SparkQueryError(where, f"Spark: {first}",
                               position=f"line {line}" if line else "") from None
+    finally:
+        timer.cancel()
     return pl.read_parquet(target / "*.parquet") if any(target.glob("*.parquet")) else (
         pl.DataFrame())
 

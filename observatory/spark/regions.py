@@ -3,9 +3,9 @@ computed inside Spark by the same single-machine engine, its halo's results disc
 
 A region is the set of graph nodes whose H3 parent at `resolution` is one cell. Its
 subgraph holds every node within the search limit of the region, in a straight line (the
-region's bounding box grown by the limit): a walk of at most the limit never leaves that
-box, because no walk is shorter than the straight line. So the distances of the region's
-own nodes are those of the whole graph, and the halo's are dropped. Each region runs
+region's bounding box grown by the limit, in ground metres): a walk of at most the limit
+never leaves that box, because no walk is shorter than the straight line. So the distances
+of the region's own nodes are those of the whole graph, and the halo's are dropped. Each region runs
 `observatory.network.dijkstra_from` (SciPy's Dijkstra, as on one machine) inside a Spark
 task (`mapInArrow`); the graph reaches the tasks as a broadcast variable.
 """
@@ -22,7 +22,7 @@ import polars as pl
 import pyarrow as pa
 
 from observatory.h3grid import with_cells
-from observatory.network import WalkGraph, dijkstra_from
+from observatory.network import ROUNDING_SLACK_M, WalkGraph, dijkstra_from
 
 # $OBSERVATORY_SPARK_REGION_RESOLUTION: H3 resolution of the regions (6: about 36 km²).
 REGION_RESOLUTION_ENV = "OBSERVATORY_SPARK_REGION_RESOLUTION"
@@ -67,7 +67,10 @@ def region_distances(graph: dict[str, np.ndarray], region: int, *, sources: np.n
 
     own = np.flatnonzero(graph["regions"] == region)
     xy = graph["xy"]
-    low, high = xy[own].min(axis=0) - limit_m, xy[own].max(axis=0) + limit_m
+    # projected metres overstate ground ones by up to 1 / min_scale (LocalProjection), and
+    # edge lengths carry a rounding slack: the box is grown by both
+    reach = limit_m / float(graph["min_scale"]) + ROUNDING_SLACK_M
+    low, high = xy[own].min(axis=0) - reach, xy[own].max(axis=0) + reach
     inside = np.flatnonzero(np.all((xy >= low) & (xy <= high), axis=1))
     csr = sp.csr_array((graph["data"], graph["indices"], graph["indptr"]),
                        shape=(xy.shape[0], xy.shape[0]))[inside][:, inside]
@@ -80,8 +83,9 @@ def region_distances(graph: dict[str, np.ndarray], region: int, *, sources: np.n
 
 
 def _payload(graph: WalkGraph, regions: np.ndarray) -> dict[str, np.ndarray]:
+    scale = graph.projection.min_scale if graph.projection is not None else 1.0
     return {"xy": graph.xy, "data": graph.csr.data, "indices": graph.csr.indices,
-            "indptr": graph.csr.indptr, "regions": regions}
+            "indptr": graph.csr.indptr, "regions": regions, "min_scale": np.float64(scale)}
 
 
 def regional_distances(spark: Any, graph: WalkGraph, *, sources: np.ndarray,

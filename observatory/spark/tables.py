@@ -49,7 +49,8 @@ def export_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, lis
     folder.mkdir(parents=True, exist_ok=True)
     for table, columns in tables.items():
         target = folder / table
-        if "h3_cell" in columns:
+        empty = not con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+        if "h3_cell" in columns and not empty:  # an empty one: one file that holds its schema
             con.execute(f"COPY (SELECT *, h3_parent(h3_cell, {PARTITION_RESOLUTION}) AS h3_r5 "
                         f'FROM "{table}") TO \'{target}\' (FORMAT parquet, PARTITION_BY '
                         "(h3_r5), OVERWRITE_OR_IGNORE true)")

@@ -174,6 +174,10 @@ def _only_tables(tree: exp.Expression, tables: set[str], sql: str, where: str) -
                                position=_where_named(sql, name))
 
 
+# Spark functions a definition may never call: they run Java methods on the driver or
+# read which file a row came from.
+FORBIDDEN = {"reflect", "java_method", "try_reflect", "input_file_name",
+             "input_file_block_start", "input_file_block_length"}
 # Function-like SQL forms that are not in pyspark.sql.functions' list.
 _SQL_FORMS = {"cast", "try_cast", "case", "if", "in", "exists", "array", "struct", "map",
               "interval", "extract", "trim", "substring", "position", "overlay", "filter"}
@@ -198,11 +202,13 @@ def _spark_only(tree: exp.Expression, sql: str, where: str) -> None:
             raise TranslationError(where, "Spark has no ASOF JOIN; join on a window or "
                                    "the nearest time with a regular join.",
                                    position=_where_named(sql, "asof"))
-    if not known:
-        return
     for node in tree.find_all(exp.Func):
         name = _function_name(node, WRITE)
-        if name and name not in known and name not in _SQL_FORMS:
+        if name in FORBIDDEN:
+            raise TranslationError(where, f"`{name}` is not allowed: it runs code or reads "
+                                   "files on the Spark driver.", position=_where_named(
+                                       sql, _function_name(node, READ) or name))
+        if known and name and name not in known and name not in _SQL_FORMS:
             original = _function_name(node, READ) or name
             raise TranslationError(where, f"Spark has no function `{name}` (DuckDB's "
                                    f"`{original}`); write it with functions both engines "

@@ -214,10 +214,11 @@ def _save() -> None:
     text = definition_text(draft)
     try:
         if opened is None:
-            version = saved.create(_ops(), name=draft.name, theme=draft.theme, definition=text,
+            version = saved.create(_ops(), name=draft.name.strip(), theme=draft.theme,
+                                   definition=text,
                                    query=query, author=viewer.actor, subject=viewer.subject)
         else:
-            version = saved.save(_ops(), opened[0], based_on=opened[1], name=draft.name,
+            version = saved.save(_ops(), opened[0], based_on=opened[1], name=draft.name.strip(),
                                  theme=draft.theme, definition=text, query=query,
                                  author=viewer.actor, subject=viewer.subject)
     except saved.DraftError as exc:
