@@ -90,7 +90,7 @@ def check_draft(definition: str, query: str, *, registry: Registry,
         return DraftCheck(problems, None, target, time.perf_counter() - started)
     loaded, found = _load(definition, query, target, known_inputs)
     problems += found
-    if loaded is not None and sandbox is not None and not problems:
+    if loaded is not None and sandbox is not None:  # every problem at once
         problems += check_query(sandbox, loaded)
     valid = loaded if not problems else None
     return DraftCheck(problems, valid, target, time.perf_counter() - started)
