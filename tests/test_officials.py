@@ -192,3 +192,27 @@ def test_a_share_changes_by_percentage_points() -> None:
     assert change_text(row) == ("↑ 2.5 percentage points since 2025 (better)", "better")
     hours = {**row, "unit": "hours", "unit_label": "hours", "direction": "lower_is_better"}
     assert change_text(hours) == ("↑ 2.50 hours since 2025 (worse)", "worse")
+
+
+def test_compare_names_a_year_still_under_way(ui_store: Path, app_script: Path) -> None:
+    """The period picker reads as the tiles do: the year the data ends in, when it has not
+    ended, says how far it goes ("2025 (to 1 Jan)"), never a bare year."""
+    from observatory.datasets import known_datasets
+    from observatory.registry import load_registry
+    from observatory.settings import indicators_dir
+    from observatory.views.trends import district_period_labels, district_periods
+
+    at = _open(app_script, Role.OFFICIALS, "pages/officials/compare.py")
+    name = at.selectbox(key="officials_compare_indicator").value
+    shown = at.selectbox(key="officials_compare_period").options
+    con = connect_read(ui_store)
+    try:
+        registry = load_registry(indicators_dir(), known_inputs=known_datasets(con))
+        periods = district_periods(con, registry, name, role=Role.OFFICIALS)
+        labels = district_period_labels(con, registry, name, role=Role.OFFICIALS)
+    finally:
+        con.close()
+    assert list(labels) == periods and shown == [labels[p] for p in periods]
+    assert all(label.startswith(period) for period, label in labels.items())
+    partial = [label for label in labels.values() if "(to " in label]
+    assert len(partial) <= 1 and (not partial or partial[0] == shown[0])

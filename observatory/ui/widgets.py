@@ -6,7 +6,7 @@ Widgets draw what views computed; they format, colour and lay out, never query.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import polars as pl
@@ -83,12 +83,16 @@ def role_switcher() -> Role:
 # resets a remembered choice that is no longer offered (another theme, a rebuilt store, a
 # value smuggled into the session) and tells the browser, which a deleted key would not.
 
-def period_picker(periods: Sequence[str], *, key: str, label: str = "Period") -> str | None:
-    """Choose one period (newest first); None with a note when there is none."""
+def period_picker(periods: Sequence[str], *, key: str, label: str = "Period",
+                  shown: Mapping[str, str] | None = None) -> str | None:
+    """Choose one period (newest first), written as `shown` says ("2026 (to 30 Nov)");
+    None with a note when there is none."""
     if not periods:
         st.info("No computed results yet: run `uv run observatory demo` to compute them.")
         return None
-    return st.selectbox(label, options=list(periods), key=key)
+    words = dict(shown or {})
+    return st.selectbox(label, options=list(periods), key=key,
+                        format_func=lambda p: words.get(p, p))
 
 
 def resolution_picker(resolutions: Sequence[int], *, key: str, coarser_by: int = 0,

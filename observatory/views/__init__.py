@@ -25,6 +25,7 @@ _EXPORTS = {
     "indicator_overview": "published", "whole_area_trend": "published",
     "Trend": "trends", "officials_scorecard": "trends", "indicator_trend": "trends",
     "district_periods": "trends", "district_comparison": "trends",
+    "district_period_labels": "trends",
     "what_changed": "trends", "forecast_backtests": "trends", "has_trends": "trends",
     "headline_provenance": "trends", "trend_catalogue": "trends",
     "brief_files": "brief", "service_performance_of": "services",

@@ -159,6 +159,16 @@ def district_periods(con: duckdb.DuckDBPyConnection, registry: Registry, name: s
         "period"].to_list()
 
 
+def district_period_labels(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
+                           role: Role) -> dict[str, str]:
+    """Each period with district values as people read it: a year still under way when the
+    data ends says so ("2026 (to 30 Nov)")."""
+    spec = visible_spec(registry, name, role=role).spec
+    periods = district_periods(con, registry, name, role=role)
+    as_of = provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label).data_as_of
+    return {p: period_label(p, as_of, series=len(periods) > 1) or p for p in periods}
+
+
 def district_comparison(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
                         role: Role, period: str) -> tuple[pl.DataFrame, CellMap]:
     """Districts ranked best first, and a map of cells coloured by their district's value."""

@@ -20,7 +20,8 @@ if name is None:
     st.stop()
 with pick_period:
     period = widgets.period_picker(fetch(views.district_periods, name),
-                                   key="officials_compare_period")
+                                   key="officials_compare_period",
+                                   shown=fetch(views.district_period_labels, name))
 if period is None:
     st.info("No district values: load districts with `observatory ingest districts PATH`.")
     st.stop()
