@@ -88,9 +88,8 @@ def ingest_into(con: duckdb.DuckDBPyConnection, kind: str, path: Path | str,
         if not has_grid:
             record_source(con, model_population(con))
             progress("modelled population from building floor area")
-    if kind in DERIVES_WALK_ACCESS and has_network(con):
-        record_source(con, compute_walk_access(con, progress=progress,
-                                               distances_with=distances_with))
+    if kind in DERIVES_WALK_ACCESS:
+        walk_access_again(con, progress, distances_with=distances_with)
     return record
 
 

@@ -127,6 +127,10 @@ def build(args: argparse.Namespace) -> int:
                                 "--no-serve` or give a config listing sources.")
     progress = stderr_progress("build")
     _engine_ready(args)
+    if getattr(args, "engine", "duckdb") == "spark" and path.exists():
+        registry = _registry(args)  # what Spark cannot run stops the build before it starts
+        _spark_translations(path, registry)
+        registry.raise_if_problems()
     regional = _regions(args)
     with write_session(path) as con:
         for kind, source in entries:

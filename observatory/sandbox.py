@@ -186,8 +186,9 @@ class Sandbox:
         condition = window_condition(column, start, end)
         if table in lake.LAKE_TABLES and self._lake is not None:
             last = end or datetime.now(start.tzinfo)
-            months = [f"{y:04d}-{m:02d}" for y in range(start.year, last.year + 1)
-                      for m in range(1, 13)]
+            months = [f"{n // 12:04d}-{n % 12 + 1:02d}"  # the window's own months only
+                      for n in range(start.year * 12 + start.month - 1,
+                                     last.year * 12 + last.month)]
             lake.refresh_view(self._con, table, root=self._lake, temporary=True,
                               where=condition, months=months)
         else:

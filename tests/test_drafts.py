@@ -36,7 +36,7 @@ from observatory.sandbox import Sandbox
 from observatory.settings import REPO_ROOT
 from observatory.snapshots import current_snapshot, store_dir
 from observatory.store import connect_read
-from tests.test_sandbox import _escapes
+from tests.test_sandbox import _escapes, outside_file
 
 FORM = DraftForm(
     name="grocery_shops_count", label_en="Grocery shops", label_fr="Commerces alimentaires",
@@ -148,7 +148,7 @@ def test_validation_reports_what_the_cli_reports(case: str, registry: Registry,
     assert sorted(printed) == sorted(shown)
 
 
-def test_a_valid_draft_checks_in_a_few_milliseconds(registry: Registry, known: set[str],
+def test_a_valid_draft_becomes_its_repository_file(registry: Registry, known: set[str],
                                                     sandbox: Sandbox) -> None:
     check = check_draft(definition_text(FORM), SQL, registry=registry, known_inputs=known,
                         sandbox=sandbox)
@@ -175,6 +175,7 @@ def test_escapes_are_refused_by_the_preview(escape: str, registry: Registry, kno
                                             sandbox: Sandbox, tmp_path: Path) -> None:
     """The draft's SQL is validated and previewed in the sandbox: every escape is refused
     (by validation, and by the preview were it called anyway) and leaves no file."""
+    outside_file(tmp_path)
     query = _escapes(tmp_path)[escape]
     check = check_draft(definition_text(replace(FORM, parameters={})), query,
                         registry=registry, known_inputs=known, sandbox=sandbox)
@@ -221,7 +222,7 @@ def _create(ops: OpsDB, author: str = "ana@city.example") -> saved.DraftVersion:
 
 def test_versions_comments_and_conflicts(ops: OpsDB) -> None:
     first = _create(ops)
-    assert (first.draft_id, first.version) == (first.draft_id, 1)
+    assert first.version == 1 and saved.opened(ops, first.draft_id).version == 1
     second = saved.save(ops, first.draft_id, based_on=1, name=FORM.name, theme=FORM.theme,
                         definition=definition_text(FORM), query=SQL + "-- tidy\n",
                         author="bo@city.example")

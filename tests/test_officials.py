@@ -194,13 +194,18 @@ def test_a_share_changes_by_percentage_points() -> None:
     assert change_text(hours) == ("↑ 2.50 hours since 2025 (worse)", "worse")
 
 
-def test_compare_names_a_year_still_under_way(ui_store: Path, app_script: Path) -> None:
-    """The period picker reads as the tiles do: the year the data ends in, when it has not
-    ended, says how far it goes ("2025 (to 1 Jan)"), never a bare year."""
+def test_compare_names_a_year_still_under_way(ui_store: Path, app_script: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The period picker reads as the tiles do: when the data ends inside its newest year,
+    that year says how far it goes ("2024 (to 30 Jun)"); finished years stay bare; the
+    page shows exactly these labels."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
     from observatory.datasets import known_datasets
     from observatory.registry import load_registry
     from observatory.settings import indicators_dir
-    from observatory.views.trends import district_period_labels, district_periods
+    from observatory.views import trends
 
     at = _open(app_script, Role.OFFICIALS, "pages/officials/compare.py")
     name = at.selectbox(key="officials_compare_indicator").value
@@ -208,11 +213,19 @@ def test_compare_names_a_year_still_under_way(ui_store: Path, app_script: Path) 
     con = connect_read(ui_store)
     try:
         registry = load_registry(indicators_dir(), known_inputs=known_datasets(con))
-        periods = district_periods(con, registry, name, role=Role.OFFICIALS)
-        labels = district_period_labels(con, registry, name, role=Role.OFFICIALS)
+        labels = trends.district_period_labels(con, registry, name, role=Role.OFFICIALS)
+        assert shown == list(labels.values())  # the page shows the view's labels
+        newest = next(iter(labels))
+        real = trends.provenance_for_tables
+        def ending_mid_year(*args: object, **kwargs: object) -> object:
+            found = real(*args, **kwargs)
+            june = datetime(int(newest), 6, 30, tzinfo=UTC)
+            return replace(found, sources=tuple(replace(s, data_as_of=june)
+                                                for s in found.sources))
+
+        monkeypatch.setattr(trends, "provenance_for_tables", ending_mid_year)
+        mid_year = trends.district_period_labels(con, registry, name, role=Role.OFFICIALS)
     finally:
         con.close()
-    assert list(labels) == periods and shown == [labels[p] for p in periods]
-    assert all(label.startswith(period) for period, label in labels.items())
-    partial = [label for label in labels.values() if "(to " in label]
-    assert len(partial) <= 1 and (not partial or partial[0] == shown[0])
+    assert mid_year[newest] == f"{newest} (to 30 Jun)"
+    assert all(label == period for period, label in mid_year.items() if period != newest)

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from observatory.lake import LAKE_TABLES
@@ -25,13 +26,22 @@ def sandbox(helsinki_store: Path) -> Iterator[Sandbox]:
     box.close()
 
 
+def outside_file(tmp: Path) -> Path:
+    """A real Parquet file beside `tmp`, outside any lake: readable anywhere but in the
+    sandbox (so refusing it is the sandbox's doing, not a missing file's)."""
+    path = tmp.parent / f"{tmp.name}-outside.parquet"
+    pl.DataFrame({"secret": ["not for the sandbox"]}).write_parquet(path)
+    return path
+
+
 def _escapes(tmp: Path) -> dict[str, str]:
     return {
         "read_csv": "SELECT * FROM read_csv('/etc/passwd')",
         "read_text": "SELECT * FROM read_text('/etc/passwd')",
         "read_blob": "SELECT * FROM read_blob('/etc/hosts')",
         "glob": "SELECT * FROM glob('/*')",
-        "read_parquet elsewhere": f"SELECT * FROM read_parquet('{tmp}/x.parquet')",
+        "read_parquet elsewhere": ("SELECT * FROM read_parquet("
+                                   f"'{tmp.parent / (tmp.name + '-outside.parquet')}')"),
         "copy": f"COPY (SELECT 1) TO '{tmp}/x.csv'",
         "copy hidden in a query": f"SELECT 1; COPY (SELECT 1) TO '{tmp}/y.csv'",
         "export": f"EXPORT DATABASE '{tmp}/export'",
@@ -50,6 +60,7 @@ def _escapes(tmp: Path) -> dict[str, str]:
 @pytest.mark.parametrize("name", list(_escapes(Path("/tmp"))))
 def test_every_escape_is_refused_and_leaves_nothing(sandbox: Sandbox, tmp_path: Path,
                                                     name: str) -> None:
+    outside_file(tmp_path)
     sql = _escapes(tmp_path)[name]
     with pytest.raises(SandboxError) as refused:
         sandbox.query(sql, where="workbench")
@@ -110,6 +121,8 @@ BAD_SQL = {
                            "read_text('/etc/passwd')", "file system operations are disabled"),
     "no_value_count": ("SELECT h3_cell, 1 AS amount FROM study_cells",
                        "returns no column value"),
+    "decimal_cell_count": ("SELECT 1.5 AS h3_cell, 1 AS value",  # compute refuses it too
+                           "column h3_cell is DECIMAL(2,1); return the cell as BIGINT"),
 }
 
 
@@ -153,6 +166,7 @@ def test_escapes_in_indicator_files_are_refused_by_compute(
 
     monkeypatch.setenv("OBSERVATORY_BUILD_QUERY_SECONDS", "2")
     monkeypatch.setenv("OBSERVATORY_BUILD_MAX_ROWS", "1000000")
+    outside_file(tmp_path)
     escapes = {**_escapes(tmp_path),
                "minutes": "SELECT count(*) AS value FROM range(100000000000) a, range(1000) b",
                "ten_million": "SELECT range AS h3_cell, 1 AS value FROM range(10000000)"}
@@ -196,3 +210,20 @@ def test_validation_binds_without_running(helsinki_store: Path) -> None:
             box.describe("SELECT no_such FROM study_cells")
     finally:
         box.close()
+
+
+def test_a_window_narrows_the_lake_and_is_widened_after(sandbox: Sandbox) -> None:
+    """An append's window: inside it the lake's readings of other years are gone (and the
+    narrowed views are shared by the next block with the same window); the next query
+    outside any window sees every reading again."""
+    from datetime import UTC, datetime
+
+    count = "SELECT count(*) AS n, min(time) AS first FROM sensor_values"
+    whole = sandbox.query(count).frame.row(0, named=True)
+    window = {"sensor_values": "time"}
+    start, end = datetime(2024, 6, 1, tzinfo=UTC), datetime(2024, 7, 1, tzinfo=UTC)
+    for _ in range(2):
+        with sandbox.rows_between(window, start=start, end=end):
+            inside = sandbox.query(count).frame.row(0, named=True)
+        assert 0 < inside["n"] < whole["n"] and inside["first"] >= start
+    assert sandbox.query(count).frame.row(0, named=True) == whole

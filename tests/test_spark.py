@@ -15,14 +15,12 @@ import pytest
 
 from observatory.settings import REPO_ROOT
 from observatory.snapshots import copy_store, current_snapshot
+from observatory.spark.compare import differences, results_of
 from observatory.spark.translate import TranslationError, store_macros, to_spark
-from observatory.store import connect_read, read_frame
+from observatory.store import connect_read
 
 pytest.importorskip("pyspark", reason="the Spark extra (`uv sync --extra spark`)")
 
-RESULTS = ("SELECT indicator, period, resolution, h3_cell, value, numerator, denominator "
-           "FROM indicator_results")
-KEYS = ["indicator", "period", "resolution", "h3_cell"]
 
 
 @pytest.fixture(scope="module")
@@ -131,21 +129,12 @@ def test_a_spark_build_equals_duckdb_everywhere(
     err = capsys.readouterr().err
     assert "spark: " in err  # the inputs went as Parquet partitions
     assert "spark regions: 10 regions" in err
-    frames = []
-    for store in (helsinki_store, copy):
-        con = connect_read(store)
-        frames.append(read_frame(con, RESULTS))
-        con.close()
-    duck, spark = frames
+    duck, spark = results_of(helsinki_store), results_of(copy)
     assert spark.height == duck.height > 10_000
     assert spark["indicator"].n_unique() == duck["indicator"].n_unique() > 60
-    joined = duck.join(spark, on=KEYS, how="full", nulls_equal=True, suffix="_spark",
-                       coalesce=True)
-    for column in ("value", "numerator", "denominator"):
-        ours, theirs = pl.col(column), pl.col(f"{column}_spark")
-        off = joined.filter(((ours - theirs).abs() > 1e-9 * (1 + ours.abs()))
-                            | (ours.is_null() != theirs.is_null()))
-        assert off.is_empty(), off.head(5)
+    off = differences(duck, spark)
+    assert off.is_empty(), off.head(5)
+
 
 
 def test_regions_give_the_single_machine_distances() -> None:

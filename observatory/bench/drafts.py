@@ -64,16 +64,13 @@ def _store(path: Path | None, scratch: Path) -> Path:
 def _validate_all(store: Path, folder: Path) -> None:
     """What `observatory indicators validate --indicators FOLDER --store STORE` runs: every
     definition loaded, then every SQL bound in a sandbox over the current snapshot."""
-    from observatory.datasets import known_datasets
+    from observatory.datasets import known_datasets_at
     from observatory.registry import load_registry
     from observatory.registry.sql_check import check_queries
     from observatory.sandbox import Sandbox
     from observatory.snapshots import current_snapshot, store_dir
-    from observatory.store import connect_read
 
-    con = connect_read(store)
-    registry = load_registry(folder, known_inputs=known_datasets(con))
-    con.close()
+    registry = load_registry(folder, known_inputs=known_datasets_at(store))
     box = Sandbox(current_snapshot(store), lake_root=store_dir(store) / "lake")
     try:
         found, _ = check_queries(box, registry)
@@ -84,17 +81,14 @@ def _validate_all(store: Path, folder: Path) -> None:
 
 
 def _check_bench(store: Path, folder: Path, edits: int) -> dict[str, Any]:
-    from observatory.datasets import known_datasets
+    from observatory.datasets import known_datasets_at
     from observatory.drafts.check import check_draft
     from observatory.drafts.form import DraftForm, definition_text
     from observatory.registry import load_registry
     from observatory.sandbox import Sandbox
     from observatory.snapshots import current_snapshot, store_dir
-    from observatory.store import connect_read
 
-    con = connect_read(store)
-    known = known_datasets(con)
-    con.close()
+    known = known_datasets_at(store)
     registry = load_registry(folder, known_inputs=known)
     form = DraftForm(name="grocery_shops_count", label_en="Grocery shops",
                      description_en="Grocery shops per cell.", theme="services",
@@ -122,16 +116,14 @@ def _check_bench(store: Path, folder: Path, edits: int) -> dict[str, Any]:
 
 def _preview_bench(store: Path, folder: Path, scratch: Path, times: int) -> dict[str, Any]:
     from observatory.build import compute_into
-    from observatory.datasets import known_datasets
+    from observatory.datasets import known_datasets_at
     from observatory.drafts.preview import preview
     from observatory.registry import load_registry
     from observatory.sandbox import Sandbox
     from observatory.snapshots import copy_store, current_snapshot, store_dir
-    from observatory.store import connect_read, write_session
+    from observatory.store import write_session
 
-    con = connect_read(store)
-    known = known_datasets(con)
-    con.close()
+    known = known_datasets_at(store)
     registry = load_registry(folder, known_inputs=known)
     typical, count = registry.get(TYPICAL), registry.get("grocery_shops_count")
     box = Sandbox(current_snapshot(store), lake_root=store_dir(store) / "lake")

@@ -5,8 +5,9 @@
    indicators are computed into one copy by DuckDB and into the other by Spark, and their
    results compared cell by cell (`equal`: ratios within 1e-9 relative).
 2. **Cost per row.** The hourly means of every reading (`SELECT series_id, hour, avg …
-   GROUP BY`), the heaviest step a build does with raw readings, on both engines:
-   seconds and µs per reading, from which the machine size where Spark wins follows.
+   GROUP BY`, the means summed so that both engines compute them all), the heaviest step
+   a build does with raw readings, on both engines: seconds, µs per reading, and whether
+   the means agree (`aggregate_equal`).
 3. **Accessibility by region.** The central-Helsinki network tiled to about `nodes`
    nodes; the distances to the nearest grocery store computed on one machine and region
    by region on Spark (H3 resolution `region_resolution`, halos as wide as the search
@@ -80,57 +81,30 @@ def _compute(store: Path, names: list[str], engine: str) -> tuple[float, int]:
     return time.perf_counter() - started, int(files)
 
 
-def _results(store: Path, names: list[str]) -> Any:
-    from observatory.store import connect_read, read_frame
-
-    con = connect_read(store)
-    try:
-        return read_frame(con, "SELECT indicator, period, resolution, h3_cell, value, "
-                          "numerator, denominator FROM indicator_results WHERE indicator IN "
-                          "(SELECT unnest($n)) ORDER BY ALL", {"n": names})
-    finally:
-        con.close()
-
-
-def _equal(a: Any, b: Any) -> bool:
-    import polars as pl
-
-    if a.height != b.height:
-        return False
-    joined = a.join(b, on=["indicator", "period", "resolution", "h3_cell"], how="full",
-                    nulls_equal=True, suffix="_b", coalesce=True)
-    for column in ("value", "numerator", "denominator"):
-        x, y = pl.col(column), pl.col(f"{column}_b")
-        if joined.filter(((x - y).abs() > 1e-9 * (1 + x.abs()))
-                         | (x.is_null() != y.is_null())).height:
-            return False
-    return True
-
-
 def _hourly(store: Path, work: Path) -> dict[str, Any]:
     from observatory.spark.session import spark_session
     from observatory.spark.tables import export_tables, register
     from observatory.spark.translate import store_macros, to_spark
     from observatory.store import connect_read
 
+    whole = f"SELECT count(*) AS hours, sum(n) AS n, sum(mean) AS means FROM ({HOURLY_SQL})"
     con = connect_read(store)
     try:
         started = time.perf_counter()
-        rows = con.execute(f"SELECT count(*), sum(n) FROM ({HOURLY_SQL})").fetchall()[0]
+        ours = con.execute(whole).fetchall()[0]
         duck = time.perf_counter() - started
         spark = spark_session("local[2]")
         macros = store_macros(con)
         register(spark, con, work / "tables", export_tables(con, work / "tables"), macros)
         started = time.perf_counter()
-        text = to_spark(f"SELECT count(*) AS hours, sum(n) AS n FROM ({HOURLY_SQL})",
-                        parameters={}, macros=macros)
-        theirs = spark.sql(text).collect()[0]
+        theirs = spark.sql(to_spark(whole, parameters={}, macros=macros)).collect()[0]
         sparks = time.perf_counter() - started
     finally:
         con.close()
-    readings = int(rows[1] or 0)
-    return {"aggregate_rows": readings, "aggregate_equal": int(theirs["n"] or 0) == readings
-            and int(theirs["hours"]) == int(rows[0]),
+    readings = int(ours[1] or 0)
+    same = (int(theirs["hours"]) == int(ours[0]) and int(theirs["n"] or 0) == readings
+            and abs(float(theirs["means"]) - float(ours[2])) <= 1e-9 * abs(float(ours[2])))
+    return {"aggregate_rows": readings, "aggregate_equal": same,
             "aggregate_duckdb_s": round(duck, 2), "aggregate_spark_s": round(sparks, 2),
             "duckdb_us_per_row": round(duck / max(readings, 1) * 1e6, 4),
             "spark_us_per_row": round(sparks / max(readings, 1) * 1e6, 4)}
@@ -180,6 +154,7 @@ def main(*, readings: int = 50_000_000, nodes: int = 1_000_000, region_resolutio
          store: Path | None = None) -> dict[str, Any]:
     """Run the three parts; the summary."""
     from observatory.snapshots import copy_store
+    from observatory.spark.compare import differences, results_of
 
     with tempfile.TemporaryDirectory(prefix="observatory-bench-spark-") as name:
         work = Path(name)
@@ -191,7 +166,8 @@ def main(*, readings: int = 50_000_000, nodes: int = 1_000_000, region_resolutio
         duckdb_s, _ = _compute(duck_store, names, "duckdb")
         _say("the same on Spark local[2]")
         spark_s, lake_files = _compute(spark_store, names, "spark")
-        equal = _equal(_results(duck_store, names), _results(spark_store, names))
+        ours, theirs = results_of(duck_store, names), results_of(spark_store, names)
+        equal = ours.height == theirs.height and differences(ours, theirs).is_empty()
         _say("hourly means of every reading on both engines")
         hourly = _hourly(base, work / "hourly")
         partitions = lake_files + sum(1 for _ in (work / "hourly").rglob("*.parquet"))

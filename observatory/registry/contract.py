@@ -37,14 +37,45 @@ def _example(values: pl.Series) -> str:
     return repr(present[0]) if present.len() else "NULL"
 
 
+def required_columns(loaded: LoadedSpec) -> list[str]:
+    """The columns a definition's query must return."""
+    return ["h3_cell", "value"] + (["numerator", "denominator"]
+                                   if loaded.spec.aggregation == "ratio" else [])
+
+
+def missing_columns(columns: list[str], loaded: LoadedSpec, where: str) -> str | None:
+    """What is wrong when a result of `columns` lacks a required one (None: nothing)."""
+    if missing := sorted(set(required_columns(loaded)) - set(columns)):
+        return (f"{where}: the query returns no column {', '.join(missing)} (it returns "
+                f"{', '.join(columns) or 'nothing'}); name its output columns so.")
+    return None
+
+
+# DuckDB's type names of whole numbers, and of the other numbers a figure may be.
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                 "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", '"NULL"', "NULL"}
+NUMBER_TYPES = INTEGER_TYPES | {"FLOAT", "DOUBLE", "BOOLEAN"}
+
+
+def wrong_type(column: str, duckdb_type: str, where: str) -> str | None:
+    """What is wrong with a result column of this DuckDB type (None: nothing): the cell
+    is a whole number, the figures are numbers (the rule `_types` applies to results)."""
+    if column == "h3_cell":
+        if duckdb_type in INTEGER_TYPES:
+            return None
+        return (f"{where}: column h3_cell is {duckdb_type}; return the cell as BIGINT, as the "
+                "store's tables hold it.")
+    if duckdb_type in NUMBER_TYPES or duckdb_type.startswith("DECIMAL"):
+        return None
+    return (f"{where}: column {column} is {duckdb_type}, not a number; compute a number "
+            "(CAST(… AS DOUBLE) where the text is one).")
+
+
 def _columns(frame: pl.DataFrame, loaded: LoadedSpec, where: str) -> ContractCheck:
-    needed = {"h3_cell", "value"} | ({"numerator", "denominator"}
-                                     if loaded.spec.aggregation == "ratio" else set())
-    if missing := sorted(needed - set(frame.columns)):
-        return ContractCheck("output columns", False,
-                             f"{where}: the query returns no column {', '.join(missing)} (it "
-                             f"returns {', '.join(frame.columns)}); name its output columns so.")
-    return _pass("output columns", ", ".join(sorted(needed)))
+    problem = missing_columns(frame.columns, loaded, where)
+    if problem:
+        return ContractCheck("output columns", False, problem)
+    return _pass("output columns", ", ".join(sorted(required_columns(loaded))))
 
 
 def _types(frame: pl.DataFrame, where: str) -> ContractCheck:

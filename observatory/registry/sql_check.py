@@ -1,8 +1,8 @@
 """Validation that sees the SQL: every definition's query is checked against the store's
 schema, in the sandbox, without computing it.
 
-One statement, read-only, that binds (`LIMIT 0` on the current snapshot, with the
-definition's parameters), returning the contract's columns with usable types: a syntax
+One statement, read-only, that binds (described on the current snapshot, with the
+definition's parameters, never run), returning the contract's columns with usable types: a syntax
 error, a wrong column or a forbidden statement is reported with the SQL file's line
 before any build.
 """
@@ -11,27 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from observatory.registry.contract import missing_columns, required_columns, wrong_type
 from observatory.registry.loader import Registry, _display
 from observatory.registry.spec import LoadedSpec
 from observatory.sandbox import Sandbox, SandboxError
 
 
-def _contract(loaded: LoadedSpec) -> list[str]:
-    needed = ["h3_cell", "value"]
-    return needed + (["numerator", "denominator"] if loaded.spec.aggregation == "ratio" else [])
-
-
-_NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", '"NULL"', "NULL"}
-
-
-def _numeric(kind: str) -> bool:
-    return kind in _NUMERIC or kind.startswith("DECIMAL")
-
-
 def check_query(sandbox: Sandbox, loaded: LoadedSpec) -> list[str]:
     """The problems of one definition's SQL (none for a `python:` definition), found by
-    binding it in the sandbox: nothing runs."""
+    binding it in the sandbox: nothing runs. The columns and their types follow the
+    output contract the engine applies to results (observatory/registry/contract.py)."""
     if loaded.query is None:
         return []
     where = _display(loaded.path.parent / str(loaded.spec.sql))
@@ -40,15 +29,9 @@ def check_query(sandbox: Sandbox, loaded: LoadedSpec) -> list[str]:
                                   where=where)
     except SandboxError as exc:
         return [str(exc)]
-    problems = []
-    if missing := [c for c in _contract(loaded) if c not in schema]:
-        problems.append(f"{where}: the query returns no column {', '.join(missing)} (it "
-                        f"returns {', '.join(schema) or 'nothing'}); name its output "
-                        "columns so.")
-    for column in (c for c in _contract(loaded) if c in schema):
-        if not _numeric(schema[column]):
-            problems.append(f"{where}: column {column} is {schema[column]}, not a number; "
-                            "cast it (h3_cell is a BIGINT cell id, the others numbers).")
+    problems = [p for p in [missing_columns(list(schema), loaded, where)] if p]
+    problems += [p for c in required_columns(loaded) if c in schema
+                 if (p := wrong_type(c, schema[c], where))]
     return problems
 
 

@@ -32,7 +32,7 @@ from observatory.registry.loader import _display
 from observatory.registry.spec import LoadedSpec
 from observatory.sandbox import BUILD_SECONDS_ENV, build_limits, one_query
 from observatory.spark.session import DEFAULT_MASTER, spark_session
-from observatory.spark.tables import export_tables, register
+from observatory.spark.tables import SKIPPED, export_tables, register
 from observatory.spark.translate import Macro, line_naming, store_macros, to_spark
 
 # Where the Parquet partitions go: $OBSERVATORY_SPARK_WORKDIR (storage a cluster's
@@ -116,7 +116,7 @@ class SparkRunner:
         from observatory.registry.engine import present_inputs
 
         macros, ran, texts = store_macros(con), {}, {}
-        present = present_inputs(con)
+        present = present_inputs(con) - set(SKIPPED)  # what Spark gets: not the results
         for loaded in (item for item in chosen if item.query is not None):
             try:  # every translation before any Spark time is spent
                 texts[loaded.spec.name] = _translated(loaded, macros=macros, tables=present)
@@ -147,7 +147,7 @@ def check_translations(con: duckdb.DuckDBPyConnection,
     Spark session is started: this runs before any cluster time is spent."""
     from observatory.registry.engine import present_inputs
 
-    macros, tables = store_macros(con), present_inputs(con)
+    macros, tables = store_macros(con), present_inputs(con) - set(SKIPPED)
     found: dict[Path, list[str]] = {}
     for loaded in chosen:
         if loaded.query is None or not set(loaded.spec.inputs) <= tables:

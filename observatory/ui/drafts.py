@@ -37,6 +37,7 @@ from observatory.ui.gateway import context, fetch, registry, sandbox
 P = "analysts_drafts_"  # session keys of this page
 OPEN_KEY, FLASH_KEY, SQL_KEY = f"{P}open", f"{P}flash", f"{P}sql"
 PARAMETERS_KEY, TARGETS_KEY, PICK_KEY = f"{P}parameters", f"{P}targets", f"{P}pick"
+CHECK_KEY = f"{P}check"
 # A new draft starts as a small, valid example the analyst edits.
 STARTER = DraftForm(
     name="grocery_shops_count", label_en="Grocery shops", label_fr="Commerces alimentaires",
@@ -147,7 +148,8 @@ def form() -> tuple[DraftForm, list[str]]:
     b.text_area("Targets, one per line (value, YYYY-MM-DD, source)", key=TARGETS_KEY,
                 height=80)
     _method()
-    return current()[0], current()[2]
+    draft, _, problems = current()
+    return draft, problems
 
 
 def current() -> tuple[DraftForm, str, list[str]]:
@@ -182,8 +184,14 @@ def sql_editor() -> str:
 
 
 def validation(draft: DraftForm, query: str, form_problems: list[str]) -> DraftCheck:
-    """Validate as the analyst types: every problem with its file and line, or 'valid'."""
-    check = checked(draft, query, form_problems)
+    """Validate as the analyst types: every problem with its file and line, or 'valid'.
+    A rerun that changed nothing of the draft (a map resolution, a comment) reuses the
+    last check of this text on this snapshot."""
+    ctx = context()
+    key = (text_digest(draft, query), tuple(form_problems), ctx.snapshot, ctx.registry_key)
+    last = st.session_state.get(CHECK_KEY)
+    check = last[1] if last and last[0] == key else checked(draft, query, form_problems)
+    st.session_state[CHECK_KEY] = (key, check)
     if check.problems:
         st.error("\n".join(f"- {p}" for p in check.problems), icon=":material/error:")
     else:

@@ -161,12 +161,12 @@ def district_periods(con: duckdb.DuckDBPyConnection, registry: Registry, name: s
 
 def district_period_labels(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,
                            role: Role) -> dict[str, str]:
-    """Each period with district values as people read it: a year still under way when the
-    data ends says so ("2026 (to 30 Nov)")."""
+    """Each period with district values, newest first, as people read it: a year still
+    under way when the data ends says so ("2026 (to 30 Nov)")."""
     spec = visible_spec(registry, name, role=role).spec
     periods = district_periods(con, registry, name, role=role)
     as_of = provenance_for_tables(con, spec.inputs, unit_label=spec.unit_label).data_as_of
-    return {p: period_label(p, as_of, series=len(periods) > 1) or p for p in periods}
+    return {p: str(period_label(p, as_of, series=len(periods) > 1)) for p in periods}
 
 
 def district_comparison(con: duckdb.DuckDBPyConnection, registry: Registry, name: str, *,

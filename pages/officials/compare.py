@@ -19,9 +19,8 @@ with pick_indicator:
 if name is None:
     st.stop()
 with pick_period:
-    period = widgets.period_picker(fetch(views.district_periods, name),
-                                   key="officials_compare_period",
-                                   shown=fetch(views.district_period_labels, name))
+    labels = fetch(views.district_period_labels, name)  # newest first
+    period = widgets.period_picker(list(labels), key="officials_compare_period", shown=labels)
 if period is None:
     st.info("No district values: load districts with `observatory ingest districts PATH`.")
     st.stop()

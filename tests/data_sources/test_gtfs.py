@@ -171,10 +171,8 @@ def test_the_gtfs_indicators_on_spark_equal_duckdb(store_copy: Path, broken_gtfs
     """The three definitions the demo cannot run (they wait for a feed), on Spark against
     DuckDB on the same store with a feed: every period, resolution and cell equal."""
     pytest.importorskip("pyspark", reason="the Spark extra (`uv sync --extra spark`)")
-    import polars as pl
-
     from observatory.snapshots import copy_store
-    from observatory.store import read_frame
+    from observatory.spark.compare import differences, results_of
 
     assert main(["ingest", "gtfs", str(broken_gtfs_zip), "--store", str(store_copy),
                  "--feed-id", "hsl"]) == 0
@@ -184,18 +182,6 @@ def test_the_gtfs_indicators_on_spark_equal_duckdb(store_copy: Path, broken_gtfs
     spark_store = copy_store(store_copy, tmp_path / "spark" / "copy.duckdb")
     assert main(["indicators", "compute", *names, "--engine", "spark", "--master", "local[2]",
                  "--store", str(spark_store)]) == 0
-    frames = []
-    for store in (store_copy, spark_store):
-        con = connect_read(store)
-        frames.append(read_frame(con, "SELECT indicator, period, resolution, h3_cell, value, "
-                                 "numerator, denominator FROM indicator_results WHERE "
-                                 "indicator IN (SELECT unnest($n))", {"n": names}))
-        con.close()
-    duck, spark = frames
+    duck, spark = results_of(store_copy, names), results_of(spark_store, names)
     assert spark.height == duck.height > 0 and spark["indicator"].n_unique() == 3
-    joined = duck.join(spark, on=["indicator", "period", "resolution", "h3_cell"],
-                       how="full", nulls_equal=True, suffix="_s", coalesce=True)
-    for column in ("value", "numerator", "denominator"):
-        ours, theirs = pl.col(column), pl.col(f"{column}_s")
-        assert joined.filter(((ours - theirs).abs() > 1e-9 * (1 + ours.abs()))
-                             | (ours.is_null() != theirs.is_null())).is_empty(), column
+    assert differences(duck, spark).is_empty()
